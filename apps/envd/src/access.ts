@@ -1,4 +1,4 @@
-import { type Stats, promises as fs } from "node:fs";
+import { promises as fs, type Stats } from "node:fs";
 import { posix } from "node:path";
 import type { UserInfo } from "./users.js";
 

@@ -68,7 +68,8 @@ export function parseCli(argv: readonly string[]): EnvdCli {
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535`);
   const logLevel = str("log-level") ?? "info";
-  if (!["debug", "info", "warn", "error", "silent"].includes(logLevel)) throw new UsageError("--log-level must be debug, info, warn, error or silent");
+  if (!["debug", "info", "warn", "error", "silent"].includes(logLevel))
+    throw new UsageError("--log-level must be debug, info, warn, error or silent");
   return {
     help: values["help"] === true,
     version: values["version"] === true,

@@ -1,4 +1,4 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -15,8 +15,8 @@ import { handleInit } from "./http/init.js";
 import { MetricsSampler } from "./http/metrics.js";
 import { sendError, sendJson, sendNoContent } from "./http/respond.js";
 import { PortForwarder } from "./ports/port-forwarder.js";
-import { ProcessTable } from "./process/process-table.js";
 import { createProcessService } from "./process/process.service.js";
+import { ProcessTable } from "./process/process-table.js";
 import { UserDatabase } from "./users.js";
 
 /** How to run envd; built by `parseArgs` in main.ts or by tests. */
@@ -71,7 +71,10 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
     log: options.log,
   };
   const tracker = new ConnectionTracker();
-  const forwarder = new PortForwarder({ bindAddress: options.forwardAddress, log: options.log.child({ component: "ports" }) });
+  const forwarder = new PortForwarder({
+    bindAddress: options.forwardAddress,
+    log: options.log.child({ component: "ports" }),
+  });
   const metrics = new MetricsSampler();
 
   const restoreAfterSnapshot = (req: IncomingMessage) => {

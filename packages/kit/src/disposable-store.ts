@@ -13,7 +13,9 @@ export class AsyncDisposableStore implements AsyncDisposable {
   /** Adds a disposable; if the store is already disposed, disposes it at once. */
   async add<T extends AsyncDisposable | Disposable>(item: T): Promise<T> {
     const dispose = () =>
-      Symbol.asyncDispose in item ? (item as AsyncDisposable)[Symbol.asyncDispose]() : (item as Disposable)[Symbol.dispose]();
+      Symbol.asyncDispose in item
+        ? (item as AsyncDisposable)[Symbol.asyncDispose]()
+        : (item as Disposable)[Symbol.dispose]();
     if (this.#disposed) await dispose();
     else this.#items.push(dispose);
     return item;

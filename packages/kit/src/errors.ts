@@ -39,7 +39,8 @@ export class PlatformError extends Error {
   static from(reason: unknown): PlatformError {
     if (reason instanceof PlatformError) return reason;
     if (reason instanceof Error) {
-      if (reason.name === "AbortError") return new PlatformError("canceled", "CANCELED", "operation canceled", { cause: reason });
+      if (reason.name === "AbortError")
+        return new PlatformError("canceled", "CANCELED", "operation canceled", { cause: reason });
       if (reason.name === "TimeoutError") {
         return new PlatformError("deadline_exceeded", "DEADLINE_EXCEEDED", "operation timed out", { cause: reason });
       }

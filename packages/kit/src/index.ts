@@ -1,7 +1,8 @@
 /**
  * @module @wrenn/kit — leaf utilities shared by every Wrenn package.
  */
+
+export { linkedSignal, sleep } from "./abort.js";
+export { AsyncDisposableStore } from "./disposable-store.js";
 export { type ErrorCode, PlatformError } from "./errors.js";
 export { type LogEntry, type Logger, MemoryLogger, silentLogger } from "./logger.js";
-export { AsyncDisposableStore } from "./disposable-store.js";
-export { linkedSignal, sleep } from "./abort.js";

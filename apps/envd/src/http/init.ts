@@ -43,7 +43,8 @@ function parseInit(body: unknown): InitRequest {
   if (user !== undefined) out.defaultUser = user;
   const workdir = str("defaultWorkdir");
   if (workdir !== undefined) {
-    if (workdir !== "" && !workdir.startsWith("/")) throw new InitValidationError("defaultWorkdir must be an absolute path");
+    if (workdir !== "" && !workdir.startsWith("/"))
+      throw new InitValidationError("defaultWorkdir must be an absolute path");
     out.defaultWorkdir = workdir;
   }
   const sandboxId = str("sandboxId");
@@ -55,7 +56,8 @@ function parseInit(body: unknown): InitRequest {
   else if (ts !== undefined && ts !== null) throw new InitValidationError("timestamp must be a string or a number");
   const envVars = b["envVars"];
   if (envVars !== undefined && envVars !== null) {
-    if (typeof envVars !== "object" || Array.isArray(envVars)) throw new InitValidationError("envVars must be an object");
+    if (typeof envVars !== "object" || Array.isArray(envVars))
+      throw new InitValidationError("envVars must be an object");
     const vars: Record<string, string> = {};
     for (const [k, v] of Object.entries(envVars)) {
       if (!ENV_NAME.test(k)) throw new InitValidationError("envVars has an invalid variable name");

@@ -1,6 +1,5 @@
-import { statfs } from "node:fs/promises";
+import { readFile, statfs } from "node:fs/promises";
 import { cpus, freemem, totalmem } from "node:os";
-import { readFile } from "node:fs/promises";
 
 /** Resource usage of the capsule as envd sees it (E2B envd `Metrics`, plus Wrenn's MiB fields). */
 export interface Metrics {
