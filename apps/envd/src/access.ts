@@ -8,8 +8,11 @@ export class AccessDeniedError extends Error {
   readonly code = "EACCES";
 }
 
-/** What the user wants to do with a path. */
-export type AccessKind = "read" | "write" | "create" | "remove" | "list";
+/**
+ * What the user wants to do with a path. `stat` only needs every ancestor
+ * to be searchable, as for lstat(2).
+ */
+export type AccessKind = "read" | "write" | "create" | "remove" | "list" | "stat";
 
 const R = 4;
 const W = 2;
@@ -49,6 +52,8 @@ export async function assertAccess(path: string, user: UserInfo, kind: AccessKin
   }
   const st = await statOrUndefined(target);
   switch (kind) {
+    case "stat":
+      return;
     case "read":
       if (st && !allowed(st, user, R)) throw new AccessDeniedError(`permission denied: '${target}'`);
       return;
@@ -65,11 +70,33 @@ export async function assertAccess(path: string, user: UserInfo, kind: AccessKin
       }
       return;
     case "create":
-    case "remove":
       if (lastExisting && !allowed(lastExisting.st, user, W | X)) {
         throw new AccessDeniedError(`permission denied: '${lastExisting.path}'`);
       }
       return;
+    case "remove": {
+      if (lastExisting && !allowed(lastExisting.st, user, W | X)) {
+        throw new AccessDeniedError(`permission denied: '${lastExisting.path}'`);
+      }
+      // In a sticky directory (like /tmp) only the owner of an entry, or of
+      // the directory, may remove or rename it.
+      const entry = await lstatOrUndefined(path);
+      const dir = lastExisting?.path === parent ? lastExisting.st : undefined;
+      if (entry && dir && (dir.mode & STICKY) !== 0 && entry.uid !== user.uid && dir.uid !== user.uid) {
+        throw new AccessDeniedError(`permission denied: '${posix.normalize(path)}'`);
+      }
+      return;
+    }
+  }
+}
+
+const STICKY = 0o1000;
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await fs.lstat(path);
+  } catch {
+    return undefined;
   }
 }
 

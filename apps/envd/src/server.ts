@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "@wrenn/kit";
 import { Filesystem } from "@wrenn/protocol/envd/filesystem";
 import { Process } from "@wrenn/protocol/envd/process";
@@ -10,6 +9,7 @@ import { ConnectionTracker } from "./conn/connection-tracker.js";
 import type { EnvdEnv } from "./env.js";
 import { EnvdState } from "./envd-state.js";
 import { createFilesystemService } from "./filesystem/filesystem.service.js";
+import { WatcherRegistry } from "./filesystem/watcher-registry.js";
 import { handleFilesDownload, handleFilesUpload } from "./http/files.js";
 import { handleInit } from "./http/init.js";
 import { MetricsSampler } from "./http/metrics.js";
@@ -17,6 +17,7 @@ import { sendError, sendJson, sendNoContent } from "./http/respond.js";
 import { PortForwarder } from "./ports/port-forwarder.js";
 import { createProcessService } from "./process/process.service.js";
 import { ProcessTable } from "./process/process-table.js";
+import { createConnectHandler } from "./rpc/connect-handler.js";
 import { UserDatabase } from "./users.js";
 
 /** How to run envd; built by `parseArgs` in main.ts or by tests. */
@@ -76,6 +77,7 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
     log: options.log.child({ component: "ports" }),
   });
   const metrics = new MetricsSampler();
+  const watchers = new WatcherRegistry(options.log.child({ component: "watchers" }));
 
   const restoreAfterSnapshot = (req: IncomingMessage) => {
     const closed = tracker.restoreAfterSnapshot(req.socket);
@@ -83,14 +85,13 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
     options.log.info({ closed }, "restored after snapshot");
   };
 
-  const connect = connectNodeAdapter({
+  const connect = createConnectHandler({
     routes: (router: ConnectRouter) => {
       router.service(Process, createProcessService(env));
-      router.service(Filesystem, createFilesystemService(env));
+      router.service(Filesystem, createFilesystemService(env, watchers));
     },
-    jsonOptions: { ignoreUnknownFields: true },
-    readMaxBytes: 64 * 1024 * 1024,
-    fallback: (_req, res) => sendError(res, 404, "not found"),
+    options: { jsonOptions: { ignoreUnknownFields: true }, readMaxBytes: 64 * 1024 * 1024 },
+    log: options.log.child({ component: "rpc" }),
   });
 
   const plain = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
@@ -160,7 +161,7 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
             sendJson(res, 401, { code: "unauthenticated", message: "missing or invalid access token" });
             return;
           }
-          connect(req, res);
+          if (!connect(req, res)) sendError(res, 404, "not found");
         })
         .catch((err: unknown) => {
           options.log.error({ err, path }, "request failed");
@@ -173,7 +174,9 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
     // Malformed or oversized requests: answer if possible, never crash.
     const code = (err as NodeJS.ErrnoException).code;
     const status = code === "HPE_HEADER_OVERFLOW" ? 431 : code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-    if (socket.writable) socket.end(`HTTP/1.1 ${status} Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    const reason =
+      status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
+    if (socket.writable) socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     else socket.destroy();
   });
 
@@ -199,6 +202,7 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
     async [Symbol.asyncDispose]() {
       forwarder.stop();
       await processes[Symbol.asyncDispose]();
+      watchers.closeAll();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -1,0 +1,42 @@
+// envd benchmarks: ./wrenn bench envd [--quick]
+// Prints one table; every row shows the floor measured in the same run.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { spawnEnvd } from "../../apps/envd/src/testing/spawn-envd.js";
+import { renderTable } from "../lib/table.js";
+import { benchExec } from "./exec.js";
+import { benchStartup } from "./startup.js";
+import { benchTransfer } from "./transfer.js";
+
+const { values } = parseArgs({ options: { quick: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+if (values.help) {
+  process.stdout.write(
+    "Usage: ./wrenn bench envd [--quick]\n  --quick  fewer runs and 128 MiB transfers instead of 1 GiB\n",
+  );
+  process.exit(0);
+}
+const quick = values.quick === true;
+
+const dir = await mkdtemp(join(tmpdir(), "wrenn-bench-envd-"));
+try {
+  const startup = await benchStartup(quick ? 5 : 15);
+  await using envd = await spawnEnvd(["--log-level", "warn"]);
+  const exec = await benchExec(envd.url, quick ? 50 : 300);
+  const transfer = await benchTransfer({
+    baseUrl: envd.url,
+    path: join(dir, "payload.bin"),
+    total: quick ? 128 * 1048576 : 1024 * 1048576,
+    rss: envd.rss,
+  });
+  process.stdout.write(
+    renderTable(`envd benchmarks (${quick ? "quick" : "full"}; Node ${process.version})`, [
+      ...startup,
+      ...exec,
+      ...transfer,
+    ]),
+  );
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
