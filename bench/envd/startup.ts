@@ -1,19 +1,7 @@
 import { spawn } from "node:child_process";
-import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
-import { ENVD_BUNDLE, rssOf } from "../../apps/envd/src/testing/spawn-envd.js";
+import { ENVD_BUNDLE, freePort, rssOf } from "../../apps/envd/src/testing/spawn-envd.js";
 import { summarize } from "../lib/stats.js";
 import { fmt, type Row } from "../lib/table.js";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Spawns `args` under node and measures ms until GET /health (or /) on `port` answers; returns time and pid. */
 async function timeToFirstResponse(args: string[], port: number, path: string) {

@@ -1,6 +1,18 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { getAttribute, listAttributes, removeAttribute, setAttribute } from "fs-xattr";
 import { errnoOf } from "../errors.js";
+
+type Xattr = typeof import("fs-xattr");
+let xattrModule: Promise<Xattr> | undefined;
+
+/**
+ * The native xattr addon, loaded on first use: most capsules never touch
+ * metadata, and every one would otherwise pay its load time and memory at
+ * envd start.
+ */
+function xattr(): Promise<Xattr> {
+  xattrModule ??= import("fs-xattr");
+  return xattrModule;
+}
 
 /**
  * Extended-attribute namespace for user-defined file metadata. The `user.`
@@ -21,6 +33,7 @@ const MAX_VALUE_BYTES = 64 * 1024;
  * `{}`), never an error, so one odd file cannot fail a whole ListDir.
  */
 export async function readMetadata(path: string): Promise<Record<string, string>> {
+  const { getAttribute, listAttributes } = await xattr();
   let names: string[];
   try {
     names = await listAttributes(path);
@@ -67,6 +80,7 @@ export async function writeMetadata(
 ): Promise<void> {
   const entries = Object.entries(metadata);
   for (const [key, value] of entries) validate(key, value);
+  const { listAttributes, removeAttribute, setAttribute } = await xattr();
   for (const [key, value] of entries) await setAttribute(path, METADATA_XATTR_PREFIX + key, value);
   if (!options.replace) return;
   const existing = await listAttributes(path);

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createInterface } from "node:readline";
+import { type AddressInfo, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 /** Path of the bundled envd (built by `npm run build -w @wrenn/envd`). */
@@ -15,34 +15,53 @@ export interface SpawnedEnvd extends AsyncDisposable {
   rss(): Promise<number>;
 }
 
+/** A free loopback TCP port (bound and released at once). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /**
- * Starts the bundled envd on a free loopback port and resolves once it
- * listens (it logs its URL). Startup stderr is attached to the error if it
- * exits first. Dispose sends SIGTERM and waits for the exit.
+ * Starts the bundled envd on a free loopback port and resolves once
+ * `/health` answers (whatever the log level). Startup stderr is attached to
+ * the error if it exits first. Dispose sends SIGTERM and waits for the exit.
  * @internal
  */
 export async function spawnEnvd(args: readonly string[] = []): Promise<SpawnedEnvd> {
   if (!existsSync(ENVD_BUNDLE)) throw new Error(`${ENVD_BUNDLE} is missing: run ./wrenn build first`);
-  const child = spawn(process.execPath, [ENVD_BUNDLE, "--port", "0", "--host", "127.0.0.1", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [ENVD_BUNDLE, "--port", String(port), "--host", "127.0.0.1", ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on("line", (line) => {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === "envd listening" && entry.url) resolve(entry.url);
-      } catch {
-        // not a log line
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`envd exited with ${code} before listening:\n${stderr}`)));
-  });
-  child.stdout?.resume();
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`envd exited (${child.exitCode ?? child.signalCode}) before answering:\n${stderr}`);
+    }
+    if (Date.now() > deadline) {
+      await stop(child);
+      throw new Error(`envd did not answer /health within 15 s:\n${stderr}`);
+    }
+    try {
+      const res = await fetch(`${url}/health`);
+      await res.arrayBuffer();
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
   const pid = child.pid;
   if (pid === undefined) throw new Error("envd has no pid");
   return {
