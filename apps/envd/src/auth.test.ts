@@ -13,13 +13,25 @@ test("reads the user from Basic auth as the e2b SDK sends it", () => {
 
 test("signature checks: valid, tampered, expired, malformed expiration", () => {
   const now = 1_800_000_000;
-  const base = { token: "tok", path: "/home/user/a.txt", operation: "read" as const, username: "user", nowSeconds: now };
+  const base = {
+    token: "tok",
+    path: "/home/user/a.txt",
+    operation: "read" as const,
+    username: "user",
+    nowSeconds: now,
+  };
   const sig = fileSignature({ ...base, expiration: now + 60 });
   assert.match(sig, /^v1_[A-Za-z0-9+/]+$/);
   assert.equal(checkFileSignature({ ...base, signature: sig, expiration: String(now + 60) }), undefined);
   assert.equal(checkFileSignature({ ...base, signature: sig, expiration: String(now + 61) }), "invalid");
-  assert.equal(checkFileSignature({ ...base, operation: "write", signature: sig, expiration: String(now + 60) }), "invalid");
-  assert.equal(checkFileSignature({ ...base, signature: sig, expiration: String(now + 60), nowSeconds: now + 61 }), "expired");
+  assert.equal(
+    checkFileSignature({ ...base, operation: "write", signature: sig, expiration: String(now + 60) }),
+    "invalid",
+  );
+  assert.equal(
+    checkFileSignature({ ...base, signature: sig, expiration: String(now + 60), nowSeconds: now + 61 }),
+    "expired",
+  );
   assert.equal(checkFileSignature({ ...base, signature: sig, expiration: "soon" }), "bad_expiration");
   assert.equal(checkFileSignature({ ...base, signature: undefined, expiration: undefined }), "missing");
   const forever = fileSignature(base);

@@ -90,7 +90,10 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
       router.service(Process, createProcessService(env));
       router.service(Filesystem, createFilesystemService(env, watchers));
     },
-    options: { jsonOptions: { ignoreUnknownFields: true }, readMaxBytes: 64 * 1024 * 1024 },
+    // No response compression: process output and file listings are mostly
+    // produced once and read once on loopback or a VM link, where gzip costs
+    // the sandbox CPU and gains nothing (the e2b SDK never asks for it).
+    options: { jsonOptions: { ignoreUnknownFields: true }, readMaxBytes: 64 * 1024 * 1024, acceptCompression: [] },
     log: options.log.child({ component: "rpc" }),
   });
 

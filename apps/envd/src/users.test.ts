@@ -23,7 +23,14 @@ test("parses users with primary and supplementary groups", async () => {
     "root:x:0:\nsudo:x:27:user,other\nuser:x:1000:\n",
   );
   const db = new UserDatabase(etc.dir);
-  assert.deepEqual(db.lookup("user"), { name: "user", uid: 1000, gid: 1000, home: "/home/user", shell: "/bin/bash", groups: [1000, 27] });
+  assert.deepEqual(db.lookup("user"), {
+    name: "user",
+    uid: 1000,
+    gid: 1000,
+    home: "/home/user",
+    shell: "/bin/bash",
+    groups: [1000, 27],
+  });
   assert.equal(db.lookup("root").home, "/root");
   assert.equal(db.groupName(27), "sudo");
   assert.equal(db.groupName(4242), "4242");

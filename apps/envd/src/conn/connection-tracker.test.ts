@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Agent, type IncomingMessage, type ServerResponse, createServer, request } from "node:http";
+import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { test } from "node:test";
 import { ConnectionTracker } from "./connection-tracker.js";
@@ -42,7 +42,10 @@ async function useTrackedServer() {
  * GET over a dedicated keep-alive agent with one socket, so each call site is
  * one client connection whose closing by the server we can observe.
  */
-function get(port: number, path: string): Promise<{ body: string; socket: Socket; headers: IncomingMessage["headers"] }> {
+function get(
+  port: number,
+  path: string,
+): Promise<{ body: string; socket: Socket; headers: IncomingMessage["headers"] }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, path, agent }, (res) => {
@@ -65,7 +68,9 @@ function closed(socket: Socket): Promise<void> {
   return socket.destroyed ? Promise.resolve() : new Promise((r) => socket.once("close", () => r()));
 }
 
-test("prepare closes idle connections at once and lets active ones finish without keep-alive", { timeout: 5000 }, async () => {
+test("prepare closes idle connections at once and lets active ones finish without keep-alive", {
+  timeout: 5000,
+}, async () => {
   await using srv = await useTrackedServer();
   const idle = await get(srv.port, "/idle");
   const active = await get(srv.port, "/slow");
@@ -86,7 +91,9 @@ test("prepare closes idle connections at once and lets active ones finish withou
   await closed(active.socket);
 });
 
-test("restore destroys every pre-snapshot connection but keeps the one announcing the restore", { timeout: 5000 }, async () => {
+test("restore destroys every pre-snapshot connection but keeps the one announcing the restore", {
+  timeout: 5000,
+}, async () => {
   await using srv = await useTrackedServer();
   const zombie = await get(srv.port, "/slow"); // e.g. a process stream open across the snapshot
   await get(srv.port, "/prepare");

@@ -5,7 +5,11 @@ import { test } from "node:test";
 import { useEnvd } from "../testing/test-envd.js";
 
 /** Opens a request on its own keep-alive connection; resolves once response headers arrive. */
-function open(url: string, path: string, init: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {}) {
+function open(
+  url: string,
+  path: string,
+  init: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {},
+) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   return new Promise<{ socket: Socket; status: number; body: Promise<string> }>((resolve, reject) => {
     const req = request(`${url}${path}`, { method: init.method ?? "GET", headers: init.headers, agent }, (res) => {
@@ -29,7 +33,9 @@ function open(url: string, path: string, init: { method?: string; body?: string 
 
 const closed = (s: Socket) => (s.destroyed ? Promise.resolve() : new Promise<void>((r) => s.once("close", () => r())));
 
-test("snapshot boundary: prepare drops idle connections, restore drops every pre-snapshot connection", { timeout: 20_000 }, async () => {
+test("snapshot boundary: prepare drops idle connections, restore drops every pre-snapshot connection", {
+  timeout: 20_000,
+}, async () => {
   await using t = await useEnvd();
   // An idle keep-alive connection and a long-lived process stream, as a host agent would have.
   const idle = await open(t.url, "/health");
@@ -47,7 +53,11 @@ test("snapshot boundary: prepare drops idle connections, restore drops every pre
   assert.equal(stream.socket.destroyed, false, "active streams survive the prepare");
 
   // The host restores the VM and announces it with /init on a new connection.
-  const init = await open(t.url, "/init", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  const init = await open(t.url, "/init", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   assert.equal(init.status, 204);
   await closed(stream.socket);
   await assert.rejects(stream.body, "the zombie stream ends with an error, it does not hang");

@@ -7,12 +7,7 @@ import {
   createConnectRouter,
 } from "@connectrpc/connect";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
-import {
-  compressionBrotli,
-  compressionGzip,
-  universalRequestFromNodeRequest,
-  universalResponseToNodeResponse,
-} from "@connectrpc/connect-node";
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "@wrenn/kit";
 
 /** A Node request listener serving Connect routes; returns false when no route matches. */
@@ -63,7 +58,7 @@ export function createConnectHandler(opts: {
   options: ConnectRouterOptions;
   log: Logger;
 }): ConnectHandler {
-  const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...opts.options });
+  const router = createConnectRouter(opts.options);
   opts.routes(router);
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
   return (req, res) => {
