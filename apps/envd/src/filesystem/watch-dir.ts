@@ -55,20 +55,17 @@ export async function* watchDirStream(
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   if (ctx.signal.aborted) stream.end();
   const intervalMs = keepaliveIntervalMs(ctx);
-  const timer =
-    intervalMs === undefined
-      ? undefined
-      : setInterval(() => {
-          if (!sentSinceTick && stream.size === 0) {
-            stream.push(create(WatchDirResponseSchema, { event: { case: "keepalive", value: {} } }));
-          }
-          sentSinceTick = false;
-        }, intervalMs);
+  const timer = setInterval(() => {
+    if (!sentSinceTick && stream.size === 0) {
+      stream.push(create(WatchDirResponseSchema, { event: { case: "keepalive", value: {} } }));
+    }
+    sentSinceTick = false;
+  }, intervalMs);
   try {
     yield create(WatchDirResponseSchema, { event: { case: "start", value: {} } });
     yield* stream;
   } finally {
-    if (timer) clearInterval(timer);
+    clearInterval(timer);
     ctx.signal.removeEventListener("abort", onAbort);
     watcher.close();
     stream.end();

@@ -11,8 +11,8 @@ export interface EventPumpOptions {
   readonly output: Subscription<ProcessEvent>;
   /** The RPC's signal: when the client goes away only this stream stops, never the process. */
   readonly signal: AbortSignal;
-  /** Send a keepalive after this long without any event; undefined disables them. */
-  readonly keepaliveMs: number | undefined;
+  /** Send a keepalive after this long without any event. */
+  readonly keepaliveMs: number;
 }
 
 /**
@@ -27,22 +27,18 @@ export async function* pumpEvents(opts: EventPumpOptions): AsyncGenerator<{ even
   const onAbort = () => output.close();
   signal.addEventListener("abort", onAbort, { once: true });
   if (signal.aborted) output.close();
-  let keepalive: NodeJS.Timeout | undefined;
-  if (opts.keepaliveMs !== undefined) {
-    const timer = setTimeout(() => {
-      // Anything already queued means the client is behind, not idle: just wait another interval.
-      if (output.idle) output.inject(keepaliveEvent());
-      else timer.refresh();
-    }, opts.keepaliveMs);
-    keepalive = timer;
-  }
+  const keepalive = setTimeout(() => {
+    // Anything already queued means the client is behind, not idle: just wait another interval.
+    if (output.idle) output.inject(keepaliveEvent());
+    else keepalive.refresh();
+  }, opts.keepaliveMs);
   try {
     yield { event: opts.first };
-    keepalive?.refresh();
+    keepalive.refresh();
     let sawEnd = false;
     for await (const event of output) {
       yield { event };
-      keepalive?.refresh();
+      keepalive.refresh();
       sawEnd = event.event.case === "end";
     }
     // Stopped early by the deadline (or a disconnect): say why rather than

@@ -115,7 +115,7 @@ describe("Process: List, Connect, SendSignal, keepalive, deadlines", { timeout: 
     ]);
     assert.equal(quiet.keepalives, 1);
     assert.deepEqual(quiet.order, ["start", "keepalive", "end"]);
-    assert.equal(none.keepalives, 0, "no keepalives without the header");
+    assert.equal(none.keepalives, 0, "without the header the interval is the 90 s default");
   });
 
   test("the Start deadline kills the process", async () => {
