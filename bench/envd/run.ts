@@ -30,7 +30,7 @@ try {
   const exec = await benchExec(envd.url, quick ? 50 : 300);
   const transfer = await benchTransfer({
     baseUrl: envd.url,
-    path: join(dir, "payload.bin"),
+    dir,
     total: quick ? 128 * 1048576 : 1024 * 1048576,
     repeats: quick ? 1 : 3,
     rss: envd.rss,

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
 import { fmt, type Row } from "../lib/table.js";
-import { loopbackTcpFloor, rawHttpDownload, rawHttpUpload } from "./raw-clients.js";
+import { curlDownload, curlUpload, withTcpFloorServer } from "./curl-transfers.js";
 
 // Incompressible data, as real uploads mostly are: envd may gzip compressible
 // downloads, which would measure zlib rather than the transfer path.
@@ -28,38 +30,44 @@ async function withPeakRss<T>(rss: () => Promise<number>, work: () => Promise<T>
 export async function benchTransfer(opts: {
   repeats: number;
   baseUrl: string;
-  path: string;
+  /** Scratch directory (tmpfs when possible) for the source and the uploaded file. */
+  dir: string;
   total: number;
   rss: () => Promise<number>;
 }): Promise<Row[]> {
-  const { baseUrl, path, total, rss } = opts;
-  let floor = { upload: 0, download: 0 };
-  for (let i = 0; i < opts.repeats; i++) {
-    const run = await loopbackTcpFloor(CHUNK, total);
-    floor = { upload: Math.max(floor.upload, run.upload), download: Math.max(floor.download, run.download) };
-  }
-  const url = `${baseUrl}/files?path=${encodeURIComponent(path)}`;
+  const { baseUrl, dir, total, rss } = opts;
+  const source = join(dir, "source.bin");
+  await writeRandomFile(source, total);
+  const url = `${baseUrl}/files?path=${encodeURIComponent(join(dir, "uploaded.bin"))}`;
 
   // Best of `repeats`: this machine's steal time makes single runs noisy,
   // and the best run is the one least disturbed by neighbours.
-  const best = async (fn: () => Promise<number>) => {
+  const best = async (fn: () => Promise<number>, sample?: () => Promise<number>) => {
     let peak = 0;
     let value = 0;
     for (let i = 0; i < opts.repeats; i++) {
-      const run = await withPeakRss(rss, fn);
+      const run = await withPeakRss(sample ?? (async () => 0), fn);
       value = Math.max(value, run.value);
       peak = Math.max(peak, run.peak);
     }
     return { value, peak };
   };
-  const up = await best(() => rawHttpUpload(url, CHUNK, total));
-  const down = await best(() => rawHttpDownload(url, total));
+  const floor = await withTcpFloorServer(total, async (floorUrl) => ({
+    upload: (await best(() => curlUpload(floorUrl, source))).value,
+    download: (await best(async () => (await curlDownload(floorUrl)).mibs)).value,
+  }));
+  const up = await best(() => curlUpload(url, source), rss);
+  const down = await best(async () => {
+    const { mibs, bytes } = await curlDownload(url);
+    if (bytes !== total) throw new Error(`downloaded ${bytes} of ${total} bytes`);
+    return mibs;
+  }, rss);
   const pct = (v: number, f: number) => `${((v / f) * 100).toFixed(0)}%`;
   const mib = (n: number) => fmt(n / 1048576, "MiB", 0);
   const gib = (total / 1073741824).toFixed(total >= 1073741824 ? 0 : 2);
   return [
     {
-      metric: `upload ${gib} GiB (octet-stream)`,
+      metric: `upload ${gib} GiB (octet-stream, curl)`,
       value: fmt(up.value, "MiB/s", 0),
       floor: fmt(floor.upload, "MiB/s", 0),
       ratio: pct(up.value, floor.upload),
@@ -67,7 +75,7 @@ export async function benchTransfer(opts: {
       verdict: up.value / floor.upload >= 0.5 ? "ok" : "MISS",
     },
     {
-      metric: `download ${gib} GiB`,
+      metric: `download ${gib} GiB (curl)`,
       value: fmt(down.value, "MiB/s", 0),
       floor: fmt(floor.download, "MiB/s", 0),
       ratio: pct(down.value, floor.download),
@@ -87,4 +95,14 @@ export async function benchTransfer(opts: {
       verdict: down.peak < 150 * 1048576 ? "ok" : "MISS",
     },
   ];
+}
+
+/** Writes `total` random bytes to `path` in 1 MiB chunks. */
+async function writeRandomFile(path: string, total: number): Promise<void> {
+  const file = await open(path, "w");
+  try {
+    for (let written = 0; written < total; written += CHUNK.length) await file.write(CHUNK);
+  } finally {
+    await file.close();
+  }
 }

@@ -15,6 +15,7 @@ import { type FileValidators, isConditionalOrPartial, isNotModified, rangeStillV
 import { negotiateEncoding } from "./files-encoding.js";
 import { FilesHttpError } from "./files-errors.js";
 import { parseRange } from "./files-range.js";
+import { sendFileRange } from "./files-send.js";
 import { sendError } from "./respond.js";
 
 /** Read size per chunk: large enough for throughput, small enough to keep memory flat. */
@@ -90,8 +91,13 @@ export async function serveFile(
     if (range) headers["content-range"] = `bytes ${start}-${end}/${size}`;
     res.writeHead(status, { ...headers, "content-length": end - start + 1 });
     if (head || size === 0) return void res.end();
-    handedOff = true;
-    await send(env, [handle.createReadStream({ start, end, highWaterMark: CHUNK }), res]);
+    try {
+      await sendFileRange(handle, start, end, res);
+    } catch (err) {
+      // Headers are out; a read error can only end the response early.
+      env.log.debug({ err }, "file download ended early");
+      res.destroy();
+    }
   } finally {
     if (!handedOff) await handle.close();
   }
