@@ -33,9 +33,22 @@ if (selected.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.WRENN_TEST_CONCURRENCY ?? "2";
+// A test file whose handles keep its process alive would otherwise hang the
+// whole run (and CI) silently; fail loudly instead. Per-test timeouts live in
+// the tests themselves.
+const watchdogMinutes = Number(process.env.WRENN_TEST_WATCHDOG_MINUTES ?? "30");
 const child = spawn(
   process.execPath,
   ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...selected],
   { stdio: "inherit" },
 );
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const watchdog = setTimeout(() => {
+  process.stderr.write(
+    `\nrun-tests: still running after ${watchdogMinutes} minutes; a test file is probably leaking handles. Killing the run.\n`,
+  );
+  child.kill("SIGKILL");
+}, watchdogMinutes * 60_000);
+child.on("exit", (code, signal) => {
+  clearTimeout(watchdog);
+  process.exit(code ?? (signal ? 1 : 0));
+});

@@ -88,10 +88,16 @@ describe("Process output back-pressure", { timeout: 30_000 }, () => {
       await using t = await useEnvd();
       const client = processClient(t.url, { binary: true });
       const before = process.memoryUsage().rss;
-      const stream = client.start({
-        process: { cmd: "head", args: ["-c", String(1024 * MiB), "/dev/zero"] },
-        pty: withPty ? {} : undefined,
-      });
+      // The client never reads again, so only aborting the call frees its
+      // connection (its receive window stays full; no FIN can get through).
+      const call = new AbortController();
+      const stream = client.start(
+        {
+          process: { cmd: "head", args: ["-c", String(1024 * MiB), "/dev/zero"] },
+          pty: withPty ? {} : undefined,
+        },
+        { signal: call.signal },
+      );
       const it = stream[Symbol.asyncIterator]();
       const first = await it.next();
       const pid = first.value?.event?.event.case === "start" ? first.value.event.event.value.pid : 0;
@@ -106,7 +112,8 @@ describe("Process output back-pressure", { timeout: 30_000 }, () => {
       assert.ok(last < 64 * MiB, `the child wrote ${last} bytes before blocking`);
       assert.ok(growth < 100, `RSS grew by ${growth.toFixed(0)} MiB`);
       await client.sendSignal({ process: { selector: { case: "pid", value: pid } }, signal: Signal.SIGKILL });
-      await it.return?.();
+      call.abort();
+      await it.return?.().catch(() => undefined);
     });
   }
 
