@@ -1,30 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
+import { withPeakRss } from "../../apps/envd/src/testing/peak-rss.js";
 import { fmt, type Row } from "../lib/table.js";
 import { curlDownload, curlUpload, withTcpFloorServer } from "./curl-transfers.js";
 
 // Incompressible data, as real uploads mostly are: envd may gzip compressible
 // downloads, which would measure zlib rather than the transfer path.
 const CHUNK = randomBytes(1024 * 1024);
-
-/** Samples `rss` every 50 ms while `work` runs. */
-async function withPeakRss<T>(rss: () => Promise<number>, work: () => Promise<T>): Promise<{ value: T; peak: number }> {
-  let peak = 0;
-  let running = true;
-  const sampler = (async () => {
-    while (running) {
-      peak = Math.max(peak, await rss());
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  try {
-    return { value: await work(), peak };
-  } finally {
-    running = false;
-    await sampler;
-  }
-}
 
 /** 1 GiB upload and download through envd's /files next to raw loopback TCP, with envd's peak RSS. */
 export async function benchTransfer(opts: {

@@ -4,6 +4,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { withPeakRss } from "../testing/peak-rss.js";
 import { spawnEnvd } from "../testing/spawn-envd.js";
 import { sdkSandbox } from "./sdk-sandbox.js";
 
@@ -31,24 +32,6 @@ function generated(total: number, hash: ReturnType<typeof createHash>): Readable
   });
 }
 
-/** Samples a process's RSS every 100 ms while `work` runs; returns the peak. */
-async function peakRssDuring<T>(rss: () => Promise<number>, work: Promise<T>): Promise<{ result: T; peak: number }> {
-  let peak = await rss();
-  let running = true;
-  const sampler = (async () => {
-    while (running) {
-      peak = Math.max(peak, await rss());
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  try {
-    return { result: await work, peak };
-  } finally {
-    running = false;
-    await sampler;
-  }
-}
-
 test("e2b SDK streams a 1 GiB upload and download while envd stays under 150 MB RSS", {
   timeout: 180_000,
 }, async (t) => {
@@ -60,27 +43,24 @@ test("e2b SDK streams a 1 GiB upload and download while envd stays under 150 MB 
 
     const upHash = createHash("sha256");
     const upStart = performance.now();
-    const up = await peakRssDuring(envd.rss, sbx.files.write(path, generated(GIB, upHash)));
+    const up = await withPeakRss(envd.rss, () => sbx.files.write(path, generated(GIB, upHash)));
     const upSeconds = (performance.now() - upStart) / 1000;
     assert.equal((await stat(path)).size, GIB);
 
     const downHash = createHash("sha256");
     const downStart = performance.now();
-    const down = await peakRssDuring(
-      envd.rss,
-      (async () => {
-        const stream = await sbx.files.read(path, { format: "stream" });
-        let bytes = 0;
-        for await (const chunk of stream) {
-          downHash.update(chunk);
-          bytes += chunk.length;
-        }
-        return bytes;
-      })(),
-    );
+    const down = await withPeakRss(envd.rss, async () => {
+      const stream = await sbx.files.read(path, { format: "stream" });
+      let bytes = 0;
+      for await (const chunk of stream) {
+        downHash.update(chunk);
+        bytes += chunk.length;
+      }
+      return bytes;
+    });
     const downSeconds = (performance.now() - downStart) / 1000;
 
-    assert.equal(down.result, GIB);
+    assert.equal(down.value, GIB);
     assert.equal(downHash.digest("hex"), upHash.digest("hex"), "downloaded bytes equal uploaded bytes");
     const mb = (n: number) => Math.round(n / 1048576);
     t.diagnostic(
