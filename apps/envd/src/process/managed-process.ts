@@ -135,6 +135,11 @@ export class ManagedProcess {
   }
 
   /** A new listener: live output from now on, then the end event (just the end if already over). */
+  /** How many streams (Start and Connect) are listening to the output now. */
+  get listenerCount(): number {
+    return this.#fanout.listenerCount;
+  }
+
   subscribe(): Subscription<ProcessEvent> {
     return this.#fanout.subscribe();
   }

@@ -7,8 +7,9 @@ import {
   createConnectRouter,
 } from "@connectrpc/connect";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
-import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import type { Logger } from "@wrenn/kit";
+import { writeUniversalResponse } from "./write-response.js";
 
 /** A Node request listener serving Connect routes; returns false when no route matches. */
 export type ConnectHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -68,7 +69,7 @@ export function createConnectHandler(opts: {
     const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
     handler(uReq)
       .then(clientDecodeErrorsAsInvalidArgument)
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .then((uRes) => writeUniversalResponse(uRes, res))
       .catch((reason: unknown) => {
         if (ConnectError.from(reason).code === Code.Aborted) return;
         opts.log.warn({ err: reason, rpc: `${handler.service.typeName}/${handler.method.name}` }, "rpc failed");
