@@ -12,7 +12,9 @@ function envelope(message: unknown): Buffer {
   return Buffer.concat([header, json]);
 }
 
-test("a stream whose client vanishes mid-write releases its subscription (no leaked stream)", { timeout: 20_000 }, async () => {
+test("a stream whose client vanishes mid-write releases its subscription (no leaked stream)", {
+  timeout: 20_000,
+}, async () => {
   await using t = await useEnvd();
   const { hostname, port } = new URL(t.url);
   const body = envelope({ process: { cmd: "yes", args: [] }, tag: "flood" });
