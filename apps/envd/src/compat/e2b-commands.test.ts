@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { CommandExitError, TimeoutError } from "e2b";
 import { TEST_USER_UID, useEnvd } from "../testing/test-envd.js";
@@ -38,6 +40,22 @@ describe("e2b SDK: commands", { timeout: 60_000 }, () => {
 
     await assert.rejects(sbx.commands.run("true", { user: "no-such-user" }));
     await assert.rejects(sbx.commands.run("true", { cwd: `${t.dir}/does-not-exist` }));
+  });
+
+  test("the default user and workdir set by /init apply when the SDK names no user", async () => {
+    await using t = await useEnvd();
+    const res = await fetch(`${t.url}/init`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ defaultUser: "user", defaultWorkdir: t.userHome, envVars: { FROM_INIT: "yes" } }),
+    });
+    assert.equal(res.status, 204);
+    const sbx = await sdkSandbox(t);
+    const r = await sbx.commands.run('id -u; pwd; echo "$FROM_INIT"');
+    assert.deepEqual(r.stdout.trim().split("\n"), [String(TEST_USER_UID), t.userHome, "yes"]);
+    await sbx.files.write("by-default.txt", "x");
+    const st = await stat(join(t.userHome, "by-default.txt"));
+    assert.equal(st.uid, TEST_USER_UID);
   });
 
   test("a command past its timeout is stopped and the SDK raises TimeoutError", async () => {
