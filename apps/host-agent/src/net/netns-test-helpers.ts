@@ -1,0 +1,138 @@
+import { randomBytes } from "node:crypto";
+import { request } from "node:http";
+import { sleep } from "@wrenn/kit";
+import { type CommandRunner, ExecFileRunner, runChecked } from "../exec/command-runner.js";
+import { DEFAULT_NET_CONFIG, type NetConfig } from "./net-config.js";
+import { listOwnedNames } from "./netns-network.js";
+
+/** Why privileged network tests cannot run here, or undefined when they can. @internal */
+export async function netnsSkipReason(runner: CommandRunner): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return "needs root (CAP_NET_ADMIN) to create network namespaces";
+  for (const argv of [
+    ["ip", "-V"],
+    ["nft", "--version"],
+  ] as const) {
+    const ok = await runner.run(argv).then(
+      (r) => r.exitCode === 0,
+      () => false,
+    );
+    if (!ok) return `needs \`${argv[0]}\` (apt-get install iproute2 nftables)`;
+  }
+  return undefined;
+}
+
+/**
+ * A config for one test run: a random prefix (so cleanup and checks only see this run's
+ * names) and a random slot range in 10.213.0.0/16, away from the agent's 10.211.0.0/16.
+ * @internal
+ */
+export function testNetConfig(): NetConfig {
+  const prefix = `t${randomBytes(3).toString("hex").slice(0, 5)}`;
+  const firstSlot = 1000 + Math.floor(Math.random() * 14000);
+  return { ...DEFAULT_NET_CONFIG, prefix, subnet: "10.213.0.0/16", firstSlot, slotCount: 32, poolSize: 2 };
+}
+
+/** Every name of `prefix` left on the host, as one flat list (empty means clean). @internal */
+export async function ownedLeftovers(runner: CommandRunner, prefix: string): Promise<string[]> {
+  const o = await listOwnedNames(runner, prefix);
+  return [...o.netns, ...o.links, ...o.tables];
+}
+
+/** Interface names in the prefix table's egress set (empty when the table is gone). @internal */
+export async function egressElements(runner: CommandRunner, prefix: string): Promise<string[]> {
+  const r = await runner.run(["nft", "list", "set", "inet", prefix, "egress"]);
+  if (r.exitCode !== 0) return [];
+  const m = /elements = \{([^}]*)\}/.exec(r.stdout);
+  return (m?.[1] ?? "")
+    .split(",")
+    .map((s) => s.trim().replaceAll('"', ""))
+    .filter((s) => s !== "");
+}
+
+// Tiny programs run with `node -e` inside namespaces (they are argv, not shell text).
+/** Answers every request with the peer address it saw. */
+const SERVER = `const [h,p]=process.argv.slice(1);require("http").createServer((q,s)=>s.end(q.socket.remoteAddress)).listen(+p,h)`;
+/** GETs a URL with a 500 ms timeout; prints the body, exit 1 on any failure. */
+const CLIENT = `const [u]=process.argv.slice(1);const q=require("http").get(u,{timeout:500},r=>{let b="";r.on("data",d=>b+=d);r.on("end",()=>{process.stdout.write(b);process.exit(0)})});q.on("timeout",()=>q.destroy(new Error("timeout")));q.on("error",e=>{process.stderr.write(e.message);process.exit(1)})`;
+
+/** A server started inside a namespace; dispose kills it (by its own PID, through the abort signal). @internal */
+export function startServerIn(netns: string, host: string, port: number): AsyncDisposable {
+  const ac = new AbortController();
+  const done = new ExecFileRunner()
+    .run(["ip", "netns", "exec", netns, process.execPath, "-e", SERVER, host, String(port)], {
+      signal: ac.signal,
+      timeoutMs: 300_000,
+    })
+    .catch(() => undefined);
+  return {
+    async [Symbol.asyncDispose]() {
+      ac.abort();
+      await done;
+    },
+  };
+}
+
+/** GET from inside `netns`; resolves with the body, or undefined if it could not connect. @internal */
+export async function fetchFrom(netns: string, url: string): Promise<string | undefined> {
+  const r = await new ExecFileRunner().run(["ip", "netns", "exec", netns, process.execPath, "-e", CLIENT, url], {
+    timeoutMs: 10_000,
+  });
+  return r.exitCode === 0 ? r.stdout : undefined;
+}
+
+/** GET from the host itself with a 500 ms timeout; undefined on failure. @internal */
+export function fetchFromHost(url: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request(url, { timeout: 500 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => {
+        body += d;
+      });
+      res.on("end", () => resolve(body));
+      res.on("error", () => resolve(undefined));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", () => resolve(undefined));
+    req.end();
+  });
+}
+
+/** Polls `url` from the host until it answers (servers just started). @internal */
+export async function waitReachable(url: string, ms = 5000): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const body = await fetchFromHost(url);
+    if (body !== undefined) return body;
+    if (Date.now() > deadline) throw new Error(`${url} never answered`);
+    await sleep(25);
+  }
+}
+
+/**
+ * A simulated internet: netns `<prefix>-wan` holding 198.51.100.10/24 behind a veth whose
+ * host end `<prefix>w0` is 198.51.100.1 — the provider's uplink. Nothing in it sends until a
+ * test starts a server there, after the provider's guard rules are installed. @internal
+ */
+export async function createWan(
+  runner: CommandRunner,
+  prefix: string,
+): Promise<AsyncDisposable & { ns: string; link: string }> {
+  const ns = `${prefix}-wan`;
+  const link = `${prefix}w0`;
+  const dispose = async () => {
+    await runner.run(["ip", "-force", "-batch", "-"], { stdin: `link del ${link}\nnetns del ${ns}\n` });
+  };
+  try {
+    await runChecked(runner, ["ip", "-batch", "-"], {
+      stdin: `netns add ${ns}\nlink add ${link} type veth peer name eth0 netns ${ns}\naddr add 198.51.100.1/24 dev ${link}\nlink set ${link} up\n`,
+    });
+    await runChecked(runner, ["ip", "-n", ns, "-batch", "-"], {
+      stdin: "link set lo up\naddr add 198.51.100.10/24 dev eth0\nlink set eth0 up\n",
+    });
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+  return { ns, link, [Symbol.asyncDispose]: dispose };
+}
