@@ -1,0 +1,79 @@
+import type { NetworkSlot } from "../net/network-provider.js";
+
+/** Which isolation technology runs a capsule. */
+export type RuntimeKind = "namespace" | "qemu" | "firecracker";
+
+/** Whether a runtime can run on this machine, and why (printed by the agent and `./wrenn up`). */
+export interface RuntimeAvailability {
+  readonly available: boolean;
+  /** One human sentence: what was found or what is missing (e.g. "/dev/kvm is not usable: ..."). */
+  readonly reason: string;
+}
+
+/** The guest image a capsule starts from (see images/image-builder.ts). */
+export interface RuntimeImage {
+  /** Template root filesystem directory (read-only lower layer for the namespace runtime). */
+  readonly rootfsDir: string;
+  /** ext4 image of the same tree, for VM runtimes. */
+  readonly ext4Path?: string;
+  /** Guest kernel for VM runtimes. */
+  readonly kernelPath?: string;
+}
+
+/** Everything a runtime needs to start one capsule. */
+export interface SandboxSpec {
+  readonly sandboxId: string;
+  readonly templateId: string;
+  readonly image: RuntimeImage;
+  readonly vcpus: number;
+  readonly memoryMb: number;
+  readonly diskMb: number;
+  /** The capsule's network slot; the runtime puts the capsule inside `slot.netnsPath`. */
+  readonly network: NetworkSlot;
+  /** Directory owned by this capsule for its writable layer, sockets, snapshots. */
+  readonly stateDir: string;
+}
+
+/** How a pause kept the capsule. */
+export type PauseMode =
+  /** Processes and memory kept (freezer, VM memory snapshot, CRIU). */
+  | "memory"
+  /** Only the filesystem kept; processes restart on resume. */
+  | "filesystem";
+
+/** How a capsule's process tree ended. Never rejects: crashes are reported, not thrown. */
+export interface SandboxExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** Set when the runtime could tell why (OOM, VMM crash...). */
+  readonly reason?: string;
+}
+
+/** A running (or paused) capsule. Dispose = destroy: kills everything and removes its writable layer. */
+export interface SandboxHandle extends AsyncDisposable {
+  /** envd's base URL as the host reaches it, e.g. http://10.211.3.2:49983 */
+  readonly envdUrl: string;
+  /** Resolves when the capsule's init exits (crash or stop); never rejects. */
+  readonly exited: Promise<SandboxExit>;
+  /** Stops every process with memory kept where the runtime can. */
+  pause(signal?: AbortSignal): Promise<PauseMode>;
+  resume(signal?: AbortSignal): Promise<void>;
+  /** Resource usage now, for the metrics sampler. */
+  usage(): Promise<SandboxUsage>;
+}
+
+/** A point-in-time resource reading. */
+export interface SandboxUsage {
+  /** CPU time consumed so far, in microseconds (the sampler derives a percentage). */
+  readonly cpuUsageMicros: number;
+  readonly memoryBytes: number;
+  readonly diskBytes: number;
+}
+
+/** One way of running capsules. The contract suite in runtime-contract.ts runs against every implementation. */
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  availability(): Promise<RuntimeAvailability>;
+  /** Starts a capsule and resolves once envd answers /health. */
+  create(spec: SandboxSpec, signal?: AbortSignal): Promise<SandboxHandle>;
+}
