@@ -13,30 +13,48 @@ export interface BuildImageCliConfig {
   readonly template: string;
   readonly wrennDir: string;
   readonly ext4: boolean;
+  readonly help: boolean;
 }
+
+/** A bad command line: printed with the usage, without a stack trace. */
+class UsageError extends Error {}
+
+const USAGE = `Usage: build-image.cli.ts [template] [--wrenn-dir DIR] [--ext4]
+
+Builds a guest image from Debian packages (cached by content hash) and prints
+the root filesystem path (and the ext4 image path with --ext4).
+
+  template          ${Object.keys(TEMPLATES).join(", ")} (default minimal)
+  --wrenn-dir DIR   cache root (default $WRENN_DIR or /var/lib/wrenn)
+  --ext4            also build rootfs.ext4 for the VM runtimes
+  -h, --help        show this help
+`;
 
 /** The only place the builder reads the environment: WRENN_DIR, overridden by --wrenn-dir. */
 export function loadCliConfig(args: readonly string[], env: NodeJS.ProcessEnv): BuildImageCliConfig {
   let template = "minimal";
   let wrennDir = env["WRENN_DIR"] || "/var/lib/wrenn";
   let ext4 = false;
+  let help = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--wrenn-dir") {
       const v = args[++i];
-      if (!v) throw new Error("--wrenn-dir needs a value");
+      if (!v) throw new UsageError("--wrenn-dir needs a value");
       wrennDir = v;
     } else if (a === "--ext4") ext4 = true;
+    else if (a === "--help" || a === "-h") help = true;
     else if (a && !a.startsWith("-")) template = a;
-    else throw new Error(`unknown option ${a}`);
+    else throw new UsageError(`unknown option ${a}`);
   }
-  return { template, wrennDir, ext4 };
+  return { template, wrennDir, ext4, help };
 }
 
 async function main(): Promise<void> {
   const cfg = loadCliConfig(process.argv.slice(2), process.env);
+  if (cfg.help) return void process.stdout.write(USAGE);
   const template = TEMPLATES[cfg.template];
-  if (!template) throw new Error(`unknown template ${cfg.template} (known: ${Object.keys(TEMPLATES).join(", ")})`);
+  if (!template) throw new UsageError(`unknown template ${cfg.template} (known: ${Object.keys(TEMPLATES).join(", ")})`);
   const tty = process.stderr.isTTY === true;
   let last = "";
   const onProgress = (p: BuildProgress) => {
@@ -68,6 +86,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`build-image: ${err.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   process.stderr.write(`\nbuild-image: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   if (err instanceof Error && err.cause) process.stderr.write(`cause: ${String(err.cause)}\n`);
   process.exitCode = 1;
