@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { Process } from "@wrenn/protocol/envd/process";
+import { ExecFileRunner } from "../../exec/command-runner.js";
+import { buildImage, defaultImageSources } from "../../images/image-builder.js";
+import { MINIMAL_TEMPLATE } from "../../images/template.js";
+import { NetnsNetwork } from "../../net/netns-network.js";
+import { netnsSkipReason, ownedLeftovers, testNetConfig } from "../../net/netns-test-helpers.js";
+import { guestRequest } from "./guest-http.js";
+import { QemuRuntime } from "./qemu-runtime.js";
+
+const runner = new ExecFileRunner();
+const WRENN_DIR = "/var/lib/wrenn";
+const config = testNetConfig();
+const sources = defaultImageSources();
+
+async function skipReason(): Promise<string | undefined> {
+  const net = await netnsSkipReason(runner);
+  if (net) return net;
+  const qemu = await runner.run(["qemu-system-x86_64", "--version"]).catch(() => undefined);
+  if (qemu?.exitCode !== 0) return "qemu-system-x86_64 is missing (apt-get install qemu-system-x86 qemu-utils)";
+  if (!existsSync("/usr/sbin/debootstrap")) return "debootstrap is missing (the minimal image is built with it)";
+  if (!existsSync(sources.envdBundle)) return "envd bundle missing (npm run build -w @wrenn/envd)";
+  return undefined;
+}
+const skip = await skipReason();
+
+/** Runs `sh -c script` in the guest through envd's Connect API; resolves with stdout. */
+async function sh(envdUrl: string, script: string): Promise<string> {
+  const client = createClient(
+    Process,
+    createConnectTransport({ baseUrl: envdUrl, httpVersion: "1.1", acceptCompression: [] }),
+  );
+  let out = "";
+  const dec = new TextDecoder();
+  for await (const res of client.start({ process: { cmd: "/bin/sh", args: ["-c", script] } })) {
+    const ev = res.event?.event;
+    if (ev?.case === "data" && ev.value.output.case === "stdout") out += dec.decode(ev.value.output.value);
+  }
+  return out;
+}
+
+/** Every QEMU process whose command line mentions `needle` (our state dir). */
+async function qemuProcessesWith(needle: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const p of await readdir("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    const cmd = await readFile(`/proc/${p}/cmdline`, "utf8").catch(() => "");
+    if (cmd.includes("qemu-system") && cmd.includes(needle)) pids.push(Number(p));
+  }
+  return pids;
+}
+
+if (skip) {
+  test("QemuRuntime (real TCG microVM)", { skip }, () => {});
+} else {
+  const stateRoot = await mkdtemp(join(tmpdir(), "wrenn-qemu-test-"));
+
+  const image = await buildImage({ wrennDir: WRENN_DIR, template: MINIMAL_TEMPLATE, sources, runner, ext4: true });
+  const ext4 = image.ext4 ?? "";
+  const network = new NetnsNetwork({ ...config, poolSize: 0 }, runner, { vmTap: {} });
+  await network.start();
+  after(async () => {
+    try {
+      await network[Symbol.asyncDispose]();
+      assert.deepEqual(await qemuProcessesWith(stateRoot), [], "no QEMU process left");
+      assert.deepEqual(await ownedLeftovers(runner, config.prefix), [], "no netns, veth, TAP or nft table left");
+    } finally {
+      await rm(stateRoot, { recursive: true, force: true });
+    }
+  });
+
+  /** Creates a 512 MiB capsule in a fresh slot; returns it with the time create took. */
+  async function createCapsule(runtime: QemuRuntime, id: string) {
+    const slot = await network.acquire(id, { allowEgress: false });
+    const t0 = performance.now();
+    try {
+      const sandbox = await runtime.create({
+        sandboxId: id,
+        templateId: "minimal",
+        image: { rootfsDir: image.rootfs, ext4Path: ext4 },
+        vcpus: 1,
+        memoryMb: 512,
+        diskMb: 2048,
+        network: slot,
+        stateDir: join(stateRoot, id),
+      });
+      return { sandbox, slot, ms: performance.now() - t0 };
+    } catch (err) {
+      await slot[Symbol.asyncDispose]();
+      throw err;
+    }
+  }
+
+  test("QemuRuntime: cold boot (no template snapshot) → /health; dispose leaves nothing", {
+    timeout: 120_000,
+  }, async (t) => {
+    const runtime = new QemuRuntime({ wrennDir: WRENN_DIR, runner, templateSnapshots: false });
+    const avail = await runtime.availability();
+    t.diagnostic(avail.reason);
+    assert.equal(avail.available, true);
+    const { sandbox, slot, ms } = await createCapsule(runtime, "sb-cold");
+    await using _slot = slot;
+    t.diagnostic(`cold boot → /health: ${ms.toFixed(0)} ms`);
+    assert.equal(sandbox.envdUrl, `http://${slot.guestIp}:49983`);
+    assert.equal(await guestRequest(`${sandbox.envdUrl}/health`), 200);
+    await sandbox[Symbol.asyncDispose]();
+    assert.equal((await sandbox.exited).reason, "destroyed");
+    assert.deepEqual(await qemuProcessesWith(join(stateRoot, "sb-cold")), []);
+    assert.deepEqual(await readdir(join(stateRoot, "sb-cold")), []);
+  });
+
+  test("QemuRuntime: create from the template snapshot, command, pause to a file → restore keeps memory and disk, clones are separate", {
+    timeout: 180_000,
+  }, async (t) => {
+    const runtime = new QemuRuntime({ wrennDir: WRENN_DIR, runner });
+    const a = await createCapsule(runtime, "sb-a");
+    await using _slotA = a.slot;
+    await using sandbox = a.sandbox;
+    t.diagnostic(`create #1 (template snapshot made if missing, then restore) → /health: ${a.ms.toFixed(0)} ms`);
+    const stateDir = join(stateRoot, "sb-a");
+    assert.equal(await guestRequest(`${sandbox.envdUrl}/health`), 200);
+
+    assert.equal((await sh(sandbox.envdUrl, "echo hello from $(uname -s)")).trim(), "hello from Linux");
+    await sh(sandbox.envdUrl, "echo before-pause > /home/user/marker");
+    // A counter that lives only in the shell's memory; it mirrors its value to a file (atomically, so a read never sees it empty).
+    await sh(
+      sandbox.envdUrl,
+      "(i=0; while true; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.2; done) >/dev/null 2>&1 </dev/null &",
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = Number(await sh(sandbox.envdUrl, "cat /tmp/count"));
+    assert.ok(before >= 2, `counter ran before pause: ${before}`);
+    const usage = await sandbox.usage();
+    assert.ok(usage.memoryBytes > 50 * 1024 * 1024, `RSS ${usage.memoryBytes}`);
+
+    // A second capsule restored from the same snapshot sees none of the first one's changes.
+    const b = await createCapsule(runtime, "sb-b");
+    await using _slotB = b.slot;
+    await using clone = b.sandbox;
+    t.diagnostic(`create #2 (template snapshot cached) → /health: ${b.ms.toFixed(0)} ms`);
+    assert.equal((await sh(clone.envdUrl, "cat /home/user/marker 2>/dev/null || echo none")).trim(), "none");
+
+    const p0 = performance.now();
+    assert.equal(await sandbox.pause(), "memory");
+    const pauseMs = performance.now() - p0;
+    const paused = await sandbox.usage();
+    t.diagnostic(
+      `pause (migrate to file + quit): ${pauseMs.toFixed(0)} ms, state+overlay ${(paused.diskBytes / 2 ** 20).toFixed(1)} MiB`,
+    );
+    assert.deepEqual(await qemuProcessesWith(stateDir), [], "paused capsule holds no QEMU process");
+    assert.equal(await guestRequest(`${sandbox.envdUrl}/health`, "GET", undefined, 300), undefined);
+
+    const r0 = performance.now();
+    await sandbox.resume();
+    t.diagnostic(`resume (restore) → /health: ${(performance.now() - r0).toFixed(0)} ms`);
+    const afterResume = Number(await sh(sandbox.envdUrl, "cat /tmp/count"));
+    assert.ok(afterResume >= before, `counter kept its value: ${before} → ${afterResume}`);
+    await new Promise((r) => setTimeout(r, 1000));
+    const later = Number(await sh(sandbox.envdUrl, "cat /tmp/count"));
+    assert.ok(later > afterResume, `counter kept counting: ${afterResume} → ${later}`);
+    assert.equal((await sh(sandbox.envdUrl, "cat /home/user/marker")).trim(), "before-pause");
+
+    await sandbox[Symbol.asyncDispose]();
+    assert.equal((await sandbox.exited).reason, "destroyed");
+    assert.deepEqual(await qemuProcessesWith(stateDir), []);
+    assert.deepEqual(await readdir(stateDir), [], "overlay, QMP socket, state file and console log removed");
+  });
+}

@@ -1,0 +1,164 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { PlatformError } from "@wrenn/kit";
+import { type CommandRunner, runChecked } from "../../exec/command-runner.js";
+import type { Runtime, RuntimeAvailability, SandboxHandle, SandboxSpec } from "../runtime.js";
+import { ensureGuestKernel } from "./guest-kernel.js";
+import type { QemuSpec } from "./qemu-argv.js";
+import { QemuSandbox } from "./qemu-sandbox.js";
+import { QemuVm } from "./qemu-vmm.js";
+import { ensureTemplateSnapshot, type TemplateSnapshotKey } from "./template-snapshot.js";
+
+/** envd's port inside every guest. */
+export const ENVD_PORT = 49983;
+/** Same MAC in every capsule (each has its own netns), so one memory snapshot restores anywhere. */
+const GUEST_MAC = "02:fc:00:00:00:01";
+
+/** Options for the QEMU runtime. */
+export interface QemuRuntimeOptions {
+  /** Root of the agent's caches (`/var/lib/wrenn`): guest kernels are kept under `kernels/`. */
+  readonly wrennDir: string;
+  readonly runner: CommandRunner;
+  /** @default "qemu-system-x86_64" */
+  readonly qemuBinary?: string;
+  /** TAP name inside each slot's netns (the network provider's `vmTap`). @default "tap0" */
+  readonly tapName?: string;
+  /**
+   * Create capsules by restoring a pre-booted template snapshot (made once per template and
+   * VM shape by a cold boot). Off: every create cold-boots. @default true
+   */
+  readonly templateSnapshots?: boolean;
+}
+
+/** The parts of a spec that a memory snapshot depends on (paths of per-capsule files do not count). */
+function snapshotShape(s: QemuSpec): TemplateSnapshotKey["spec"] {
+  return {
+    accel: s.accel,
+    vcpus: s.vcpus,
+    memoryMb: s.memoryMb,
+    kernel: s.kernel,
+    initrd: s.initrd,
+    tap: s.tap,
+    mac: s.mac,
+  };
+}
+
+/** Whether the CPU has hardware virtualisation (not kvm_pvm, which hangs stock kernels: §0). */
+async function hardwareKvm(): Promise<boolean> {
+  if (!existsSync("/dev/kvm")) return false;
+  const cpuinfo = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
+  return /^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo) && !existsSync("/sys/module/kvm_pvm");
+}
+
+/** Host TSC frequency in kHz from /proc/cpuinfo (pitfall 6: stops PIT calibration hangs). */
+async function hostTscKhz(): Promise<number> {
+  const cpuinfo = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo)?.[1] ?? 0);
+  return mhz > 0 ? Math.round(mhz * 1000) : 2_000_000;
+}
+
+/**
+ * Capsules as QEMU microVMs: TCG unless hardware KVM is present, a qcow2 overlay per capsule
+ * over the template's ext4, QEMU inside the slot's netns on its TAP, pause/resume by
+ * migrating memory + devices to a file. Creation restores the template's pre-booted snapshot
+ * (cold-booted once per template and VM shape) into the capsule's netns on a fresh overlay.
+ */
+export class QemuRuntime implements Runtime {
+  readonly kind = "qemu" as const;
+  #version: string | undefined;
+  constructor(readonly options: QemuRuntimeOptions) {}
+
+  async #qemuVersion(): Promise<string> {
+    if (this.#version === undefined) {
+      const r = await runChecked(this.options.runner, [this.options.qemuBinary ?? "qemu-system-x86_64", "--version"]);
+      this.#version = r.stdout.split("\n")[0]?.trim() ?? "";
+    }
+    return this.#version;
+  }
+
+  async availability(): Promise<RuntimeAvailability> {
+    const bin = this.options.qemuBinary ?? "qemu-system-x86_64";
+    for (const argv of [
+      [bin, "--version"],
+      ["qemu-img", "--version"],
+    ] as const) {
+      const ok = await this.options.runner.run(argv).then(
+        (r) => r.exitCode === 0,
+        () => false,
+      );
+      if (!ok)
+        return { available: false, reason: `${argv[0]} is missing (apt-get install qemu-system-x86 qemu-utils)` };
+    }
+    const kvm = await hardwareKvm();
+    return {
+      available: true,
+      reason: kvm ? "QEMU with hardware KVM" : "QEMU with TCG (no hardware KVM here: guests run ~20–30× slower)",
+    };
+  }
+
+  async create(spec: SandboxSpec, signal?: AbortSignal): Promise<SandboxHandle> {
+    const ext4 = spec.image.ext4Path;
+    if (!ext4) throw new PlatformError("invalid_argument", "NO_EXT4_IMAGE", "the qemu runtime needs image.ext4Path");
+    const { runner } = this.options;
+    const kernel = await ensureGuestKernel({ wrennDir: this.options.wrennDir, runner });
+    await mkdir(spec.stateDir, { recursive: true });
+    const overlay = join(spec.stateDir, "root.qcow2");
+    const qemuSpec: QemuSpec = {
+      binary: this.options.qemuBinary,
+      accel: (await hardwareKvm()) ? "kvm" : "tcg",
+      vcpus: spec.vcpus,
+      memoryMb: spec.memoryMb,
+      kernel: spec.image.kernelPath ?? kernel.kernel,
+      initrd: kernel.initrd,
+      tscKhz: await hostTscKhz(),
+      disk: overlay,
+      tap: this.options.tapName ?? "tap0",
+      mac: GUEST_MAC,
+      qmpSocket: join(spec.stateDir, "qmp.sock"),
+      serialLog: join(spec.stateDir, "serial.log"),
+      netnsPath: spec.network.netnsPath,
+    };
+    const sandbox = new QemuSandbox(`http://${spec.network.guestIp}:${ENVD_PORT}`, qemuSpec, {
+      overlay,
+      stateFile: join(spec.stateDir, "vm.state"),
+    });
+    const envdUrl = sandbox.envdUrl;
+    try {
+      if (this.options.templateSnapshots ?? true) {
+        const snap = await ensureTemplateSnapshot({
+          wrennDir: this.options.wrennDir,
+          templateId: spec.templateId.replace(/[^A-Za-z0-9_.-]/g, "_"),
+          runner,
+          key: { ext4, qemuVersion: await this.#qemuVersion(), spec: snapshotShape(qemuSpec) },
+          bootSpec: qemuSpec,
+          envdUrl,
+          signal,
+        });
+        // Absolute backing paths + explicit formats (pitfall 10); the template layers are never written.
+        await runChecked(runner, ["qemu-img", "create", "-q", "-f", "qcow2", "-b", snap.disk, "-F", "qcow2", overlay], {
+          signal,
+        });
+        await sandbox.restoreFrom(snap.state, signal);
+      } else {
+        await runChecked(runner, ["qemu-img", "create", "-q", "-f", "qcow2", "-b", ext4, "-F", "raw", overlay], {
+          signal,
+        });
+        await sandbox.attach(await QemuVm.start(qemuSpec, undefined, signal), signal);
+      }
+      return sandbox;
+    } catch (err) {
+      const serial = await readFile(qemuSpec.serialLog, "utf8").catch(() => "");
+      await sandbox[Symbol.asyncDispose]();
+      await rm(overlay, { force: true });
+      if (err instanceof PlatformError && serial) {
+        throw new PlatformError(
+          err.code,
+          err.reason ?? "QEMU_CREATE_FAILED",
+          `${err.message}; guest console: ${serial.slice(-500)}`,
+        );
+      }
+      throw err;
+    }
+  }
+}

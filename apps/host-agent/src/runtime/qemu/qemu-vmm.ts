@@ -1,0 +1,112 @@
+import { open, rm } from "node:fs/promises";
+import { PlatformError, sleep } from "@wrenn/kit";
+import { type ProcessExit, type SupervisedProcess, spawnQemuProcess } from "../../exec/qemu-process.js";
+import { buildQemuArgv, type QemuSpec } from "./qemu-argv.js";
+import { QmpClient } from "./qmp-client.js";
+
+const READY_TIMEOUT_MS = 15_000;
+/** QEMU 7.2 throttles migration to 128 MiB/s by default; a local file wants no limit. */
+const MAX_BANDWIDTH = 64 * 1024 * 1024 * 1024;
+/** Paths handed to `exec:` migration are shell words inside QEMU: allow only plain ones. */
+const SAFE_PATH = /^\/[A-Za-z0-9_./-]+$/;
+
+/** One running QEMU process plus its QMP connection. */
+export class QemuVm implements AsyncDisposable {
+  private constructor(
+    readonly process: SupervisedProcess,
+    readonly qmp: QmpClient,
+    readonly spec: QemuSpec,
+  ) {}
+
+  /**
+   * Starts QEMU from `spec` and resolves once QMP answers. With `incomingFile`, QEMU restores
+   * from it (fd 3) and stays paused until cont(). Start-up failure (exit before QMP) rejects
+   * with QEMU's stderr.
+   */
+  static async start(spec: QemuSpec, incomingFile?: string, signal?: AbortSignal): Promise<QemuVm> {
+    await rm(spec.qmpSocket, { force: true });
+    const file = incomingFile === undefined ? undefined : await open(incomingFile, "r");
+    let proc: SupervisedProcess;
+    try {
+      const argv = buildQemuArgv({ ...spec, incomingFd: file === undefined ? undefined : 3 });
+      proc = await spawnQemuProcess(argv, file === undefined ? [] : [file.fd]);
+    } finally {
+      await file?.close(); // the child holds its own copy
+    }
+    let exit: ProcessExit | undefined;
+    void proc.exited.then((e) => {
+      exit = e;
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      if (exit) {
+        throw new PlatformError("internal", "QEMU_START_FAILED", `QEMU exited during start-up (code ${exit.code})`, {
+          details: { stderr: proc.stderrTail() },
+        });
+      }
+      if (signal?.aborted || Date.now() > deadline) {
+        await proc.stop(1000);
+        if (signal?.aborted) throw signal.reason;
+        throw new PlatformError("deadline_exceeded", "QEMU_START_TIMEOUT", "QMP did not answer in time", {
+          details: { stderr: proc.stderrTail() },
+        });
+      }
+      const qmp = await QmpClient.connect(spec.qmpSocket, signal).catch(() => undefined);
+      if (qmp) return new QemuVm(proc, qmp, spec);
+      await sleep(20);
+    }
+  }
+
+  /** The guest run state (`running`, `paused`, `inmigrate`, …). */
+  async status(): Promise<string> {
+    return (await this.qmp.execute<{ status: string }>("query-status")).status;
+  }
+
+  /** After an incoming migration: waits until the state is loaded (`paused`), then resumes vCPUs. */
+  async contAfterIncoming(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const s = await this.status();
+      if (s === "paused" || s === "postmigrate") break;
+      if (s === "running") return;
+      if (s !== "inmigrate") throw new PlatformError("internal", "QEMU_RESTORE_FAILED", `restore ended in ${s}`);
+      await sleep(10);
+    }
+    await this.qmp.execute("cont");
+  }
+
+  /** Stops vCPUs and writes memory + device state to `file`, then quits QEMU. */
+  async saveAndQuit(file: string, signal?: AbortSignal): Promise<void> {
+    if (!SAFE_PATH.test(file)) throw new PlatformError("invalid_argument", "BAD_STATE_PATH", `unsafe path ${file}`);
+    await this.qmp.execute("stop");
+    await this.qmp.execute("migrate-set-parameters", { "max-bandwidth": MAX_BANDWIDTH });
+    // QEMU 7.2 has no file: URI; exec: runs `sh -c` inside QEMU with a path checked above.
+    await this.qmp.execute("migrate", { uri: `exec:cat > ${file}` });
+    for (;;) {
+      signal?.throwIfAborted();
+      const info = await this.qmp.execute<{ status?: string; "error-desc"?: string }>("query-migrate");
+      if (info.status === "completed") break;
+      if (info.status === "failed" || info.status === "cancelled") {
+        throw new PlatformError(
+          "internal",
+          "QEMU_SAVE_FAILED",
+          `migration ${info.status}: ${info["error-desc"] ?? ""}`,
+        );
+      }
+      await sleep(10);
+    }
+    await this.quit();
+  }
+
+  /** Asks QEMU to quit over QMP, then SIGTERM → SIGKILL; resolves when the process is gone. */
+  async quit(): Promise<ProcessExit> {
+    await this.qmp.execute("quit").catch(() => undefined);
+    const exit = await Promise.race([this.process.exited, sleep(2000).then(() => undefined)]);
+    this.qmp.close();
+    return exit ?? (await this.process.stop(2000));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.quit();
+  }
+}

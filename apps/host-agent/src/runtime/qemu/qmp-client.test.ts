@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { PlatformError } from "@wrenn/kit";
+import { QmpClient, type QmpEvent } from "./qmp-client.js";
+
+const dir = await mkdtemp(join(tmpdir(), "wrenn-qmp-test-"));
+after(() => rm(dir, { recursive: true, force: true }));
+
+/** A fake QEMU: greets, needs qmp_capabilities first, answers out of order, emits events. */
+async function fakeQmp(path: string, received: unknown[]): Promise<Server> {
+  const server = createServer((sock: Socket) => {
+    sock.setEncoding("utf8");
+    sock.write('{"QMP": {"version": {"qemu": {"major": 7}}, "capabilities": ["oob"]}}\n');
+    let buf = "";
+    let negotiated = false;
+    const held: Array<() => void> = [];
+    sock.on("data", (d: string) => {
+      buf += d;
+      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+        const msg = JSON.parse(buf.slice(0, nl)) as { execute: string; id: string; arguments?: unknown };
+        buf = buf.slice(nl + 1);
+        received.push(msg);
+        const reply = (body: object) => sock.write(`${JSON.stringify({ ...body, id: msg.id })}\r\n`);
+        if (msg.execute === "qmp_capabilities") {
+          negotiated = true;
+          reply({ return: {} });
+        } else if (!negotiated) {
+          reply({ error: { class: "CommandNotFound", desc: "capabilities first" } });
+        } else if (msg.execute === "slow") {
+          held.push(() => reply({ return: "slow-done" }));
+        } else if (msg.execute === "query-status") {
+          // Split across writes, with an event in between, to exercise line buffering.
+          sock.write('{"timestamp": {"seconds": 1}, "event": "STOP"}\n{"return": {"status": ');
+          sock.write(`"paused"}, "id": "${msg.id}"}\n`);
+          for (const h of held.splice(0)) h();
+        } else {
+          reply({ error: { class: "GenericError", desc: `no ${msg.execute}` } });
+        }
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  return server;
+}
+
+test("QmpClient: greeting, capabilities, ids matched out of order, events, errors", async () => {
+  const path = join(dir, "a.sock");
+  const received: unknown[] = [];
+  const server = await fakeQmp(path, received);
+  const qmp = await QmpClient.connect(path);
+  const events: QmpEvent[] = [];
+  qmp.onEvent = (e) => events.push(e);
+  const slow = qmp.execute<string>("slow");
+  const status = await qmp.execute<{ status: string }>("query-status");
+  assert.deepEqual(status, { status: "paused" });
+  assert.equal(await slow, "slow-done");
+  assert.deepEqual(events, [{ event: "STOP", data: undefined }]);
+  await assert.rejects(
+    qmp.execute("nope", { a: 1 }),
+    (e: unknown) => e instanceof PlatformError && /GenericError: no nope/.test(e.message),
+  );
+  assert.deepEqual(received[0], { execute: "qmp_capabilities", id: "w1" });
+  assert.deepEqual(received.at(-1), { execute: "nope", arguments: { a: 1 }, id: "w4" });
+  qmp.close();
+  await assert.rejects(qmp.execute("query-status"), /closed/);
+  await new Promise((r) => server.close(r));
+});
+
+test("QmpClient: a closed connection rejects pending commands; no server rejects connect", async () => {
+  const path = join(dir, "b.sock");
+  const server = await fakeQmp(path, []);
+  const sockets: Socket[] = [];
+  server.on("connection", (sock: Socket) => sockets.push(sock));
+  const qmp = await QmpClient.connect(path);
+  const pending = qmp.execute("slow");
+  // QEMU going away mid-command: the server drops every connection.
+  server.close();
+  for (const sock of sockets) sock.destroy();
+  await assert.rejects(pending, /QMP connection closed|ECONNRESET/);
+  await assert.rejects(QmpClient.connect(join(dir, "missing.sock")), /ENOENT/);
+});
