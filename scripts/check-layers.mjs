@@ -23,6 +23,7 @@ const CHILD_PROCESS_ALLOWED = [
   /^scripts\//,
   /^bench\//,
   /\.test\.ts$/,
+  /-test-helpers\.ts$/,
   /\/testing\//,
 ];
 
