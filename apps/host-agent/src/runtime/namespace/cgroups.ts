@@ -1,0 +1,155 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { sleep } from "@wrenn/kit";
+import { type CgroupLimits, type CgroupPlan, type CgroupVersion, planCgroup, V1_CONTROLLERS } from "./cgroup-plan.js";
+
+/** The host's cgroup layout, found once per agent. */
+export interface CgroupHost {
+  readonly version: CgroupVersion;
+  readonly root: string;
+  /** v1: controller → mount directory. */
+  readonly v1Mounts: Readonly<Record<string, string>>;
+}
+
+/** Finds the cgroup layout from /proc/self/mountinfo; undefined when a needed controller is missing. */
+export async function detectCgroups(root = "/sys/fs/cgroup"): Promise<CgroupHost | { missing: string }> {
+  if (existsSync(join(root, "cgroup.controllers"))) {
+    const have = (await readFile(join(root, "cgroup.controllers"), "utf8")).split(/\s+/);
+    const missing = ["memory", "cpu", "pids"].filter((c) => !have.includes(c));
+    if (missing.length > 0) return { missing: `cgroup v2 controllers ${missing.join(", ")}` };
+    return { version: 2, root, v1Mounts: {} };
+  }
+  const mounts: Record<string, string> = {};
+  for (const line of (await readFile("/proc/self/mountinfo", "utf8")).split("\n")) {
+    const [pre, post] = line.split(" - ");
+    if (!pre || !post) continue;
+    const [fstype, , superOpts] = post.split(" ");
+    const mountPoint = pre.split(" ")[4];
+    if (fstype !== "cgroup" || !mountPoint || !superOpts) continue;
+    for (const opt of superOpts.split(","))
+      if ((V1_CONTROLLERS as readonly string[]).includes(opt)) mounts[opt] = mountPoint;
+  }
+  const missing = V1_CONTROLLERS.filter((c) => !mounts[c]);
+  if (missing.length > 0) return { missing: `cgroup v1 controllers ${missing.join(", ")}` };
+  return { version: 1, root, v1Mounts: mounts };
+}
+
+/** Creates a capsule's cgroup and applies its limits; returns the plan for the later steps. */
+export async function createCgroup(host: CgroupHost, parent: string, name: string, limits: CgroupLimits) {
+  const plan = planCgroup(host.version, host.root, parent, name, limits, host.v1Mounts);
+  try {
+    for (const dir of plan.dirs) await mkdir(dir, { recursive: true });
+    for (const [file, value] of plan.writes) await writeFile(file, value);
+    for (const [file, value] of plan.optionalWrites) await writeFile(file, value).catch(() => undefined);
+  } catch (err) {
+    await removeCgroup(plan).catch(() => undefined);
+    throw err;
+  }
+  return plan;
+}
+
+/** Freezes every task of the capsule and waits until the kernel reports it frozen. */
+export async function freeze(plan: CgroupPlan, signal?: AbortSignal): Promise<void> {
+  if (plan.version === 2) {
+    await writeFile(join(plan.freezerDir, "cgroup.freeze"), "1");
+    await waitFor(async () => /frozen 1/.test(await readFile(join(plan.freezerDir, "cgroup.events"), "utf8")), signal);
+    return;
+  }
+  const state = join(plan.freezerDir, "freezer.state");
+  await writeFile(state, "FROZEN");
+  // FREEZING means some task has not stopped yet; re-writing FROZEN retries them.
+  await waitFor(async () => {
+    if ((await readFile(state, "utf8")).trim() === "FROZEN") return true;
+    await writeFile(state, "FROZEN");
+    return false;
+  }, signal);
+}
+
+/** Thaws the capsule. */
+export async function thaw(plan: CgroupPlan): Promise<void> {
+  if (plan.version === 2) await writeFile(join(plan.freezerDir, "cgroup.freeze"), "0");
+  else await writeFile(join(plan.freezerDir, "freezer.state"), "THAWED");
+}
+
+/** PIDs (host view) still in the capsule's cgroup. */
+export async function cgroupPids(plan: CgroupPlan): Promise<number[]> {
+  const text = await readFile(join(plan.freezerDir, "cgroup.procs"), "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map(Number);
+}
+
+/**
+ * SIGKILLs every task in the cgroup, thaws it (frozen tasks die only when thawed) and waits
+ * until empty. Tasks whose parent is outside the cgroup (the launcher) go last, so they can
+ * still reap the capsule's PID 1 instead of orphaning it to a host init that never reaps.
+ */
+export async function killAll(plan: CgroupPlan, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let round = 0; ; round++) {
+    const pids = await cgroupPids(plan);
+    if (pids.length === 0) return;
+    const inside = new Set(pids);
+    const parents = await Promise.all(pids.map(parentPid));
+    // For the first rounds spare the top-level tasks; they exit once their children are gone.
+    const targets = round < 10 ? pids.filter((_, i) => inside.has(parents[i] ?? 0)) : pids;
+    for (const pid of targets.length > 0 ? targets : pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    await thaw(plan).catch(() => undefined);
+    if (Date.now() > deadline) throw new Error(`cgroup ${plan.freezerDir} still has tasks ${pids.join(",")}`);
+    await sleep(5);
+  }
+}
+
+async function parentPid(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  // The command name may contain spaces and parentheses: fields start after the last ")".
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] ?? 0);
+}
+
+/** Removes the capsule's cgroup directories (the shared parent stays). */
+export async function removeCgroup(plan: CgroupPlan): Promise<void> {
+  for (const dir of plan.removeDirs) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rmdir(dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") break;
+        // EBUSY while the last exiting tasks are being released.
+        if (code !== "EBUSY" || attempt > 100) throw err;
+        await sleep(10);
+      }
+    }
+  }
+}
+
+/** CPU time (µs) and memory (bytes) charged to the capsule. */
+export async function cgroupUsage(plan: CgroupPlan): Promise<{ cpuMicros: number; memoryBytes: number }> {
+  if (plan.version === 2) {
+    const stat = await readFile(join(plan.cpuDir, "cpu.stat"), "utf8");
+    const usec = Number(/usage_usec (\d+)/.exec(stat)?.[1] ?? 0);
+    const mem = Number((await readFile(join(plan.memoryDir, "memory.current"), "utf8")).trim());
+    return { cpuMicros: usec, memoryBytes: mem };
+  }
+  const ns = Number((await readFile(join(plan.cpuDir, "cpuacct.usage"), "utf8")).trim());
+  const mem = Number((await readFile(join(plan.memoryDir, "memory.usage_in_bytes"), "utf8")).trim());
+  return { cpuMicros: Math.round(ns / 1000), memoryBytes: mem };
+}
+
+async function waitFor(check: () => Promise<boolean>, signal?: AbortSignal, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    signal?.throwIfAborted();
+    if (Date.now() > deadline) throw new Error("cgroup freezer did not settle in time");
+    await new Promise((r) => setImmediate(r));
+  }
+}

@@ -1,0 +1,313 @@
+import { existsSync } from "node:fs";
+import { chmod, lstat, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { AsyncDisposableStore, PlatformError, sleep } from "@wrenn/kit";
+import { type CommandRunner, ExecFileRunner, runChecked } from "../../exec/command-runner.js";
+import { type SupervisedProcess, spawnSupervised } from "../../exec/spawn-supervised.js";
+import { mountsBelow, parseMountPoints, removeTreeSafely } from "../../images/safe-remove.js";
+import type {
+  PauseMode,
+  Runtime,
+  RuntimeAvailability,
+  SandboxExit,
+  SandboxHandle,
+  SandboxSpec,
+  SandboxUsage,
+} from "../runtime.js";
+import { CAPSULE_INIT_SCRIPT, planLaunch } from "./capsule-init.js";
+import { type CgroupPlan, planCgroup } from "./cgroup-plan.js";
+import {
+  type CgroupHost,
+  cgroupPids,
+  cgroupUsage,
+  createCgroup,
+  detectCgroups,
+  freeze,
+  killAll,
+  removeCgroup,
+  thaw,
+} from "./cgroups.js";
+import { waitHealthy } from "./health.js";
+
+/** Options of {@link NamespaceRuntime}. */
+export interface NamespaceRuntimeOptions {
+  readonly runner?: CommandRunner;
+  /** One cgroup path segment shared by this agent's capsules. @default "wrenn" */
+  readonly cgroupParent?: string;
+  /** resolv.conf text for capsules. @default the host's /etc/resolv.conf */
+  readonly resolvConf?: string;
+  /** Task (thread) budget per capsule. @default 1024 */
+  readonly pidsMax?: number;
+  /** How long envd may take to answer /health. @default 15000 */
+  readonly readyTimeoutMs?: number;
+  /** The image's init (tini → envd). @default "/usr/local/bin/wrenn-init" */
+  readonly init?: string;
+  /** Called with each create phase's duration (ms), for benchmarks. */
+  readonly onPhase?: (phase: "prepare" | "cgroup" | "launch" | "ready", ms: number) => void;
+}
+
+const ENVD_PORT = 49983;
+
+/**
+ * Runs capsules in Linux namespaces (pid, mount, net, uts, ipc, cgroup) on an overlayfs
+ * copy-on-write root over the template, with cgroup limits (v1 or v2), docker's default
+ * capability bounding set (minus CAP_MKNOD) and read-only /proc/sys. Pause = cgroup freezer.
+ */
+export class NamespaceRuntime implements Runtime {
+  readonly kind = "namespace";
+  readonly #runner: CommandRunner;
+  readonly #opts: NamespaceRuntimeOptions;
+  #cgroups: Promise<CgroupHost | { missing: string }> | undefined;
+
+  constructor(opts: NamespaceRuntimeOptions = {}) {
+    this.#opts = opts;
+    this.#runner = opts.runner ?? new ExecFileRunner();
+  }
+
+  async availability(): Promise<RuntimeAvailability> {
+    if (process.platform !== "linux") return { available: false, reason: "namespaces need Linux" };
+    if (process.getuid?.() !== 0) return { available: false, reason: "the namespace runtime needs root" };
+    for (const bin of ["/usr/bin/unshare", "/usr/bin/nsenter", "/usr/bin/setpriv"]) {
+      if (!existsSync(bin)) return { available: false, reason: `${bin} is missing (apt-get install util-linux)` };
+    }
+    const fs = await readFile("/proc/filesystems", "utf8");
+    if (!/\boverlay\b/.test(fs)) return { available: false, reason: "the kernel has no overlayfs" };
+    const cg = await this.#cgroupHost();
+    if ("missing" in cg) return { available: false, reason: `missing ${cg.missing}` };
+    return { available: true, reason: `namespaces + overlayfs + cgroup v${cg.version}` };
+  }
+
+  /**
+   * Removes what a previous agent run left (after a crash): kills the tasks of every capsule
+   * cgroup under this runtime's parent, removes those cgroups, and unmounts overlays below
+   * `stateRoot`. Run at agent start, before any create.
+   */
+  async cleanupLeftovers(stateRoot: string): Promise<void> {
+    const cg = await this.#cgroupHost();
+    if (!("missing" in cg)) {
+      const parent = this.#opts.cgroupParent ?? "wrenn";
+      const names = new Set<string>();
+      const mounts = cg.version === 2 ? [cg.root] : Object.values(cg.v1Mounts);
+      for (const m of mounts) {
+        const entries = await readdir(join(m, parent), { withFileTypes: true }).catch(() => []);
+        for (const e of entries) if (e.isDirectory()) names.add(e.name);
+      }
+      for (const name of names) {
+        const plan = planCgroup(
+          cg.version,
+          cg.root,
+          parent,
+          name,
+          { memoryBytes: 0, cpus: 1, pidsMax: 1 },
+          cg.v1Mounts,
+        );
+        await killAll(plan);
+        await removeCgroup(plan);
+      }
+    }
+    const info = await readFile("/proc/self/mountinfo", "utf8");
+    for (const m of mountsBelow(parseMountPoints(info), stateRoot)) await runChecked(this.#runner, ["umount", m]);
+  }
+
+  #cgroupHost(): Promise<CgroupHost | { missing: string }> {
+    this.#cgroups ??= detectCgroups();
+    return this.#cgroups;
+  }
+
+  async create(spec: SandboxSpec, signal?: AbortSignal): Promise<SandboxHandle> {
+    signal?.throwIfAborted();
+    for (const p of [spec.image.rootfsDir, spec.stateDir]) {
+      // overlayfs options are comma/colon separated: such paths cannot be passed safely.
+      if (!p.startsWith("/") || /[,:\s]/.test(p)) {
+        throw new PlatformError("invalid_argument", "BAD_PATH", `unusable path for an overlay: ${p}`);
+      }
+    }
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(spec.sandboxId)) {
+      throw new PlatformError("invalid_argument", "BAD_SANDBOX_ID", `unusable sandbox id: ${spec.sandboxId}`);
+    }
+    const cg = await this.#cgroupHost();
+    if ("missing" in cg) throw new PlatformError("failed_precondition", "NO_CGROUPS", `missing ${cg.missing}`);
+    const store = new AsyncDisposableStore();
+    let mark = performance.now();
+    const phase = (name: "prepare" | "cgroup" | "launch" | "ready") => {
+      const now = performance.now();
+      this.#opts.onPhase?.(name, now - mark);
+      mark = now;
+    };
+    try {
+      const upper = join(spec.stateDir, "upper");
+      const work = join(spec.stateDir, "work");
+      const root = join(spec.stateDir, "root");
+      const scriptPath = join(spec.stateDir, "capsule-init.sh");
+      await mkdir(spec.stateDir, { recursive: true });
+      for (const d of [upper, work, root]) await mkdir(d, { recursive: true });
+      store.defer(async () => {
+        await removeTreeSafely(root, this.#runner);
+        await rm(upper, { recursive: true, force: true });
+        await rm(work, { recursive: true, force: true });
+        await rm(scriptPath, { force: true });
+      });
+      await runChecked(this.#runner, [
+        "mount",
+        "-t",
+        "overlay",
+        `wrenn-${spec.sandboxId}`,
+        "-o",
+        `lowerdir=${spec.image.rootfsDir},upperdir=${upper},workdir=${work}`,
+        root,
+      ]);
+      const hostname = capsuleHostname(spec.sandboxId);
+      await this.#writeIdentity(root, hostname);
+      await writeFile(scriptPath, CAPSULE_INIT_SCRIPT);
+      await chmod(scriptPath, 0o700);
+      phase("prepare");
+
+      const plan = await createCgroup(cg, this.#opts.cgroupParent ?? "wrenn", spec.sandboxId, {
+        memoryBytes: spec.memoryMb * 1024 * 1024,
+        cpus: spec.vcpus,
+        pidsMax: this.#opts.pidsMax ?? 1024,
+      });
+      store.defer(async () => {
+        await killAll(plan);
+        await removeCgroup(plan);
+      });
+      phase("cgroup");
+
+      const guestIp = spec.network.guestIp;
+      const argv = planLaunch({
+        scriptPath,
+        netnsPath: spec.network.netnsPath,
+        cgroupProcs: plan.procsFiles,
+        rootDir: root,
+        hostname,
+        init: [this.#opts.init ?? "/usr/local/bin/wrenn-init", "--forward-address", guestIp],
+      });
+      const launcher = await spawnSupervised(argv);
+      store.defer(async () => {
+        await stopCapsule(launcher, plan);
+        await launcher[Symbol.asyncDispose]();
+      });
+      phase("launch");
+      const envdUrl = `http://${guestIp}:${ENVD_PORT}`;
+      await waitHealthy(`${envdUrl}/health`, {
+        stop: launcher.exited,
+        signal,
+        timeoutMs: this.#opts.readyTimeoutMs ?? 15_000,
+        intervalMs: 2,
+        describe: (why) =>
+          new PlatformError("unavailable", "CAPSULE_START_FAILED", `${why}; launcher output: ${launcher.output()}`),
+      });
+      phase("ready");
+      const runner = this.#runner;
+      const diskBytes = async () => Number((await runner.run(["du", "-sb", upper])).stdout.split("\t")[0]) || 0;
+      return new NamespaceHandle(envdUrl, launcher, plan, store, diskBytes);
+    } catch (err) {
+      await store[Symbol.asyncDispose]().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #writeIdentity(root: string, hostname: string): Promise<void> {
+    // Written through the overlay, so they land in the capsule's upper layer only. A template
+    // is untrusted: /etc or these files may be symlinks pointing at host paths, so /etc must
+    // be a real directory and each file is replaced, never written through (O_EXCL).
+    if (!(await lstat(join(root, "etc"))).isDirectory()) {
+      throw new PlatformError("failed_precondition", "BAD_TEMPLATE", "the template's /etc is not a directory");
+    }
+    const resolv = this.#opts.resolvConf ?? (await readFile("/etc/resolv.conf", "utf8").catch(() => ""));
+    const files: [string, string][] = [
+      ["etc/hostname", `${hostname}\n`],
+      ["etc/hosts", `127.0.0.1\tlocalhost\n127.0.1.1\t${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`],
+      ["etc/resolv.conf", resolv],
+    ];
+    for (const [file, text] of files) {
+      await rm(join(root, file), { force: true });
+      await writeFile(join(root, file), text, { flag: "wx", mode: 0o644 });
+    }
+  }
+}
+
+/**
+ * Ends a capsule so that nothing is left as a zombie: the capsule's tasks are killed while
+ * the launcher (unshare, the parent of the capsule's PID 1) is still alive to reap them, and
+ * only then does the launcher exit (reaped by us). Killing the launcher first would orphan
+ * PID 1 to the host's init, which here never reaps it.
+ */
+async function stopCapsule(launcher: SupervisedProcess, plan: CgroupPlan): Promise<void> {
+  let exited = false;
+  void launcher.exited.then(() => {
+    exited = true;
+  });
+  const deadline = Date.now() + 5000;
+  while (!exited && Date.now() < deadline) {
+    for (const pid of await cgroupPids(plan)) {
+      if (pid === launcher.pid) continue;
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    // Frozen tasks only act on SIGKILL once thawed.
+    await thaw(plan).catch(() => undefined);
+    await Promise.race([launcher.exited, sleep(20)]);
+  }
+  launcher.kill("SIGKILL");
+  await launcher.exited;
+  await killAll(plan);
+}
+
+/** A hostname from a sandbox id: at most 63 characters of [a-z0-9-]. */
+export function capsuleHostname(sandboxId: string): string {
+  const h = sandboxId
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63);
+  return h === "" ? "capsule" : h;
+}
+
+class NamespaceHandle implements SandboxHandle {
+  readonly exited: Promise<SandboxExit>;
+  #disposed: Promise<void> | undefined;
+
+  constructor(
+    readonly envdUrl: string,
+    launcher: SupervisedProcess,
+    private readonly plan: CgroupPlan,
+    private readonly store: AsyncDisposableStore,
+    private readonly diskBytes: () => Promise<number>,
+  ) {
+    this.exited = launcher.exited.then(async (e) => {
+      const oom = await readFile(join(plan.memoryDir, "memory.oom_control"), "utf8").catch(() => "");
+      const killed = Number(/oom_kill (\d+)/.exec(oom)?.[1] ?? 0);
+      return {
+        code: e.code,
+        signal: e.signal,
+        ...(killed > 0 ? { reason: `${killed} process(es) OOM-killed in the capsule` } : {}),
+      };
+    });
+  }
+
+  async pause(signal?: AbortSignal): Promise<PauseMode> {
+    await freeze(this.plan, signal);
+    return "memory";
+  }
+
+  async resume(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    await thaw(this.plan);
+  }
+
+  async usage(): Promise<SandboxUsage> {
+    const { cpuMicros, memoryBytes } = await cgroupUsage(this.plan);
+    return { cpuUsageMicros: cpuMicros, memoryBytes, diskBytes: await this.diskBytes() };
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.#disposed ??= (async () => {
+      await this.store[Symbol.asyncDispose]();
+    })();
+    return this.#disposed;
+  }
+}
