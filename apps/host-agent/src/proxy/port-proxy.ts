@@ -1,0 +1,192 @@
+import { type IncomingMessage, type OutgoingHttpHeaders, request, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { pipeline } from "node:stream";
+import { type Logger, silentLogger } from "@wrenn/kit";
+import { stripHopByHop, upstreamRequestHeaders } from "./hop-headers.js";
+import { rewriteLocation } from "./location-rewrite.js";
+import { DIAL_SIGNAL, ProxyAgent, type ProxyAgentOptions, type ProxyRequestArgs } from "./proxy-agent.js";
+import {
+  badPath,
+  type ProxyErrorBody,
+  sendProxyError,
+  sendProxyErrorRaw,
+  unknownSandbox,
+  unreachable,
+} from "./proxy-errors.js";
+import { type ProxyTarget, parseProxyPath } from "./proxy-path.js";
+import { forwardUpgrade } from "./ws-upgrade.js";
+
+/** True when the request carries no body, so it can be replayed. */
+function hasNoBody(req: IncomingMessage): boolean {
+  const len = req.headers["content-length"];
+  return req.headers["transfer-encoding"] === undefined && (len === undefined || len === "0");
+}
+
+function isStaleSocket(err: NodeJS.ErrnoException): boolean {
+  return err.code === "ECONNRESET" || err.code === "EPIPE";
+}
+
+/** Where a sandbox's guest listens, or undefined when it is not running here. */
+export type GuestResolver = (sandboxId: string) => { readonly guestIp: string } | undefined;
+
+/** A cached per sandbox+port+guest address forwarding target. */
+export interface UpstreamTarget {
+  readonly sandboxId: string;
+  readonly port: number;
+  readonly guestIp: string;
+  /** `/proxy/{id}/{port}`. */
+  readonly prefix: string;
+  /** `guestIp:port`, what absolute upstream redirects are matched against. */
+  readonly internalHost: string;
+}
+
+/** Options of {@link PortProxy}. */
+export interface PortProxyOptions extends ProxyAgentOptions {
+  readonly resolve: GuestResolver;
+  readonly log?: Logger;
+}
+
+/**
+ * Forwards `/proxy/{sandboxId}/{port}/...` to `http://{guestIp}:{port}/...` over its own
+ * keep-alive pool, streaming bodies both ways with back-pressure and rewriting redirects
+ * so the browser stays under the prefix. Plain requests go through {@link handle};
+ * WebSocket upgrades through {@link handleUpgrade} (the server's 'upgrade' event).
+ */
+export class PortProxy {
+  readonly agent: ProxyAgent;
+  readonly #resolve: GuestResolver;
+  readonly #log: Logger;
+  // The guest address is part of the key so a sandbox resumed with a new address misses
+  // its stale entry instead of forwarding to the old one.
+  readonly #targets = new Map<string, UpstreamTarget>();
+
+  constructor(options: PortProxyOptions) {
+    this.agent = new ProxyAgent(options);
+    this.#resolve = options.resolve;
+    this.#log = options.log ?? silentLogger;
+  }
+
+  /** Keys of the cached targets (`{id}/{port}/{guestIp}`), for tests and debugging. */
+  cachedKeys(): string[] {
+    return [...this.#targets.keys()];
+  }
+
+  /** Forgets every target of a sandbox and drops its pooled sockets; call on destroy. */
+  evict(sandboxId: string): void {
+    for (const [key, t] of this.#targets) {
+      if (!key.startsWith(`${sandboxId}/`)) continue;
+      this.#targets.delete(key);
+      this.agent.dropIdle(t.guestIp, t.port);
+    }
+  }
+
+  /** Closes the pool. */
+  close(): void {
+    this.agent.destroy();
+    this.#targets.clear();
+  }
+
+  /** Resolves a request URL to a target, or to the error answer to send. */
+  #target(
+    url: string | undefined,
+  ): { target: UpstreamTarget; upstreamPath: string } | { error: ProxyErrorBody } | undefined {
+    const parsed = parseProxyPath(url ?? "/");
+    if (parsed.kind === "not-proxy") return undefined;
+    if (parsed.kind === "invalid") return { error: badPath(parsed.message) };
+    const guest = this.#resolve(parsed.target.sandboxId);
+    if (guest === undefined) return { error: unknownSandbox() };
+    return { target: this.#cached(parsed.target, guest.guestIp), upstreamPath: parsed.target.upstreamPath };
+  }
+
+  #cached(p: ProxyTarget, guestIp: string): UpstreamTarget {
+    const key = `${p.sandboxId}/${p.port}/${guestIp}`;
+    let t = this.#targets.get(key);
+    if (t === undefined) {
+      t = { sandboxId: p.sandboxId, port: p.port, guestIp, prefix: p.prefix, internalHost: `${guestIp}:${p.port}` };
+      this.#targets.set(key, t);
+    }
+    return t;
+  }
+
+  /**
+   * Handles one request. Returns false (and writes nothing) when the URL is not under
+   * `/proxy/`, so the caller can route it elsewhere.
+   */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const found = this.#target(req.url);
+    if (found === undefined) return false;
+    if ("error" in found) {
+      sendProxyError(res, found.error);
+      return true;
+    }
+    const { target: t, upstreamPath } = found;
+    const abort = new AbortController();
+    // The client leaving (before or after the answer started) aborts the dial and the upstream leg.
+    res.once("close", () => {
+      if (!res.writableFinished) abort.abort(new Error("client went away"));
+    });
+    const options: ProxyRequestArgs = {
+      agent: this.agent,
+      host: t.guestIp,
+      port: t.port,
+      method: req.method,
+      path: upstreamPath,
+      headers: upstreamRequestHeaders(req.headers, {
+        clientAddress: req.socket.remoteAddress,
+        internalHost: t.internalHost,
+      }),
+      [DIAL_SIGNAL]: abort.signal,
+    };
+    // A keep-alive socket the guest server closed while it idled in the pool fails on
+    // reuse; a bodiless request is then safely replayed once on a fresh socket.
+    const bodiless = hasNoBody(req);
+    const send = (replay: boolean): void => {
+      const up = request(options);
+      const onAbort = (): void => {
+        up.destroy();
+      };
+      abort.signal.addEventListener("abort", onAbort, { once: true });
+      up.on("response", (upRes) => {
+        const headers: OutgoingHttpHeaders = stripHopByHop(upRes.headers);
+        const loc = upRes.headers.location;
+        if (loc !== undefined) headers.location = rewriteLocation(loc, t.prefix, t.internalHost);
+        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
+        pipeline(upRes, res, (err) => {
+          if (err) res.destroy();
+        });
+      });
+      up.on("error", (err: NodeJS.ErrnoException) => {
+        if (abort.signal.aborted) return;
+        abort.signal.removeEventListener("abort", onAbort);
+        if (replay && bodiless && up.reusedSocket && !res.headersSent && isStaleSocket(err)) {
+          send(false);
+          return;
+        }
+        this.#log.warn({ sandboxId: t.sandboxId, port: t.port, err: String(err) }, "port proxy upstream failed");
+        sendProxyError(res, unreachable(t.port));
+      });
+      if (bodiless) {
+        up.end();
+        req.resume();
+      } else {
+        // pipe (not pipeline): an upstream failure must not destroy the client socket
+        // before the 502 is written; pipe still applies back-pressure to the upload.
+        req.pipe(up);
+      }
+    };
+    send(true);
+    return true;
+  }
+
+  /** Handles an HTTP upgrade (WebSocket). Returns false when the URL is not under `/proxy/`. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const found = this.#target(req.url);
+    if (found === undefined) return false;
+    if ("error" in found) {
+      sendProxyErrorRaw(socket, found.error);
+      return true;
+    }
+    forwardUpgrade({ req, socket, head, ...found, agent: this.agent, log: this.#log });
+    return true;
+  }
+}
