@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "@wrenn/testing";
+
+export { freePort };
 
 /** Path of the bundled envd (built by `npm run build -w @wrenn/envd`). */
 export const ENVD_BUNDLE = fileURLToPath(new URL("../../dist/envd.mjs", import.meta.url));
@@ -13,18 +15,6 @@ export interface SpawnedEnvd extends AsyncDisposable {
   readonly pid: number;
   /** Resident set size of the envd process now, in bytes (from /proc). */
   rss(): Promise<number>;
-}
-
-/** A free loopback TCP port (bound and released at once). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { describe, it } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { Process } from "@wrenn/protocol/envd/process";
+import { freePort } from "@wrenn/testing";
 import { EnvdClient } from "./envd-client.js";
-import { envdSkipReason, freePort, openServerSockets, spawnEnvd } from "./envd-test-helpers.js";
+import { envdSkipReason, openServerSockets, spawnEnvd } from "./envd-test-helpers.js";
 
 const skip = envdSkipReason();
 

@@ -2,24 +2,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "@wrenn/testing";
 import { ExecFileRunner, runChecked } from "../exec/command-runner.js";
 
 /** The envd bundle built by `npm run build -w @wrenn/envd` (apps never import each other's code). @internal */
 export const ENVD_BUNDLE = fileURLToPath(new URL("../../../envd/dist/envd.mjs", import.meta.url));
-
-/** A free loopback TCP port. @internal */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, "127.0.0.1");
-  await once(srv, "listening");
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** A spawned envd on 127.0.0.1. @internal */
 export interface TestEnvd extends AsyncDisposable {

@@ -1,19 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingHttpHeaders, request, type Server } from "node:http";
-import { type AddressInfo, createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { freePort } from "@wrenn/testing";
 import { PortProxy, type PortProxyOptions } from "./port-proxy.js";
 import { createProxyServer } from "./proxy-server.js";
 
-/** A free loopback TCP port (bound and released at once). @internal */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, "127.0.0.1");
-  await once(srv, "listening");
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+export { freePort };
 
 /** Port a listening server got. @internal */
 export function portOf(server: Server): number {
