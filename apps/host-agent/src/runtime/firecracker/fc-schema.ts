@@ -39,6 +39,12 @@ export class FcSchema {
   readonly #ajv: Ajv;
 
   constructor(path: string = FC_SCHEMA_PATH, opts: { strict?: boolean } = {}) {
+    if (!existsSync(path)) {
+      throw new Error(
+        `Firecracker's API schema was not found (${path}): it is read from shared/reference/firecracker-api.yaml ` +
+          "beside the repository; set WRENN_FC_SCHEMA to its path elsewhere",
+      );
+    }
     const doc = parse(readFileSync(path, "utf8")) as { definitions: Record<string, Json>; paths: Record<string, Json> };
     const defs = clean(doc.definitions, opts.strict ?? true) as Record<string, Json>;
     this.definitions = defs as FcSchema["definitions"];
