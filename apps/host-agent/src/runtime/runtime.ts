@@ -1,7 +1,10 @@
 import type { NetworkSlot } from "../net/network-provider.js";
 
-/** Which isolation technology runs a capsule. */
-export type RuntimeKind = "namespace" | "qemu" | "firecracker";
+/**
+ * Which isolation technology runs a capsule. "loopback" runs envd as a plain
+ * child process on 127.0.0.1 with no isolation: for tests and development only.
+ */
+export type RuntimeKind = "namespace" | "qemu" | "firecracker" | "loopback";
 
 /** Whether a runtime can run on this machine, and why (printed by the agent and `./wrenn up`). */
 export interface RuntimeAvailability {

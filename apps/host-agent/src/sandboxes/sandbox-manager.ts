@@ -1,0 +1,310 @@
+/**
+ * The host agent's stateful core: one record and one disposable store per capsule, every
+ * operation on a capsule serialized, and a TTL reaper that auto-pauses idle capsules.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { AsyncDisposableStore, type Logger, PlatformError, silentLogger } from "@wrenn/kit";
+import { EnvdClient } from "../envd-client/envd-client.js";
+import { type Clock, systemClock } from "../metrics/clock.js";
+import { MetricsStore } from "../metrics/metrics-store.js";
+import { Sampler } from "../metrics/sampler.js";
+import type { SandboxHandle } from "../runtime/runtime.js";
+import { KeyedMutex } from "./keyed-mutex.js";
+import { readPauseMetadata, writePauseMetadata } from "./pause-metadata.js";
+import { PeriodicTask } from "./periodic-task.js";
+import type { CreateSandboxInput, SandboxManagerOptions, SandboxRecord } from "./sandbox-types.js";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface Live {
+  readonly handle: SandboxHandle;
+  readonly envd: EnvdClient;
+  readonly sampler: Sampler;
+}
+
+interface Entry {
+  readonly record: Mutable<SandboxRecord>;
+  /** Owns, in order: state dir, network slot, runtime handle, envd client, sampler, proxy eviction. */
+  readonly store: AsyncDisposableStore;
+  readonly input: CreateSandboxInput;
+  readonly stateDir: string;
+  readonly metrics: MetricsStore;
+  live?: Live;
+}
+
+// Ids become directory names and log fields: keep them boring.
+const SANDBOX_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** Creates, pauses, resumes and destroys capsules on this host. */
+export class SandboxManager implements AsyncDisposable {
+  readonly #o: SandboxManagerOptions;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #entries = new Map<string, Entry>();
+  readonly #mutex = new KeyedMutex();
+  #autoPaused: string[] = [];
+  readonly #reaper: PeriodicTask;
+  #disposed = false;
+
+  constructor(options: SandboxManagerOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.log ?? silentLogger;
+    this.#reaper = new PeriodicTask(this.#clock, options.reaperIntervalMs ?? 2000, () => this.#reap());
+  }
+
+  /** Starts a capsule; on any failure everything acquired so far is released before rejecting. */
+  async create(input: CreateSandboxInput, signal?: AbortSignal): Promise<SandboxRecord> {
+    const id = input.sandboxId;
+    if (this.#disposed) throw new PlatformError("unavailable", "MANAGER_CLOSED", "the sandbox manager is shut down");
+    if (!SANDBOX_ID.test(id)) throw new PlatformError("invalid_argument", "INVALID_SANDBOX_ID", `bad sandbox id`);
+    if (this.#entries.has(id)) throw new PlatformError("already_exists", "SANDBOX_EXISTS", `sandbox ${id} exists`);
+    const now = this.#clock.now();
+    const entry: Entry = {
+      record: {
+        id,
+        status: "creating",
+        templateId: input.templateId,
+        teamId: input.teamId,
+        vcpus: input.vcpus,
+        memoryMb: input.memoryMb,
+        timeoutSec: input.timeoutSec,
+        createdAt: now,
+        lastActiveAt: now,
+        metadata: { ...(input.metadata ?? {}) },
+      },
+      store: new AsyncDisposableStore(),
+      input,
+      stateDir: join(this.#o.stateRoot, id),
+      metrics: new MetricsStore(),
+    };
+    this.#entries.set(id, entry);
+    return this.#mutex.run(id, async () => {
+      const { store } = entry;
+      try {
+        await mkdir(entry.stateDir, { recursive: true, mode: 0o700 });
+        store.defer(() => rm(entry.stateDir, { recursive: true, force: true }));
+        const slot = await store.add(
+          await this.#o.network.acquire(id, { allowEgress: input.allowEgress ?? false }, signal),
+        );
+        const handle = await store.add(
+          await this.#o.runtime.create(
+            {
+              sandboxId: id,
+              templateId: input.templateId,
+              image: input.image,
+              vcpus: input.vcpus,
+              memoryMb: input.memoryMb,
+              diskMb: input.diskMb,
+              network: slot,
+              stateDir: entry.stateDir,
+            },
+            signal,
+          ),
+        );
+        entry.record.envdUrl = handle.envdUrl;
+        const envd = this.#o.envdClient?.(handle.envdUrl, input.accessToken) ?? defaultEnvd(handle, input);
+        store.defer(() => envd.close());
+        await envd.init(this.#initBody(entry, input.templateId), signal);
+        const sampler = this.#makeSampler(entry, handle);
+        store.defer(() => sampler.stop());
+        const onDestroy = this.#o.onDestroy;
+        if (onDestroy) store.defer(() => onDestroy(id));
+        sampler.start();
+        entry.live = { handle, envd, sampler };
+        entry.record.status = "running";
+        entry.record.lastActiveAt = this.#clock.now();
+        this.#log.info({ sandboxId: id, templateId: input.templateId }, "sandbox created");
+        return { ...entry.record };
+      } catch (err) {
+        this.#entries.delete(id);
+        entry.record.status = "gone";
+        await store[Symbol.asyncDispose]().catch((e: unknown) =>
+          this.#log.error({ sandboxId: id, err: String(e) }, "cleanup after failed create failed"),
+        );
+        throw err;
+      }
+    });
+  }
+
+  /** Freezes a running capsule (see #freeze). */
+  async pause(id: string, signal?: AbortSignal): Promise<SandboxRecord> {
+    return this.#op(id, async (e, live) => {
+      if (e.record.status !== "running") throw notInState(id, "running");
+      await this.#freeze(e, live, signal);
+    });
+  }
+
+  /** Thaws a paused capsule and hands envd its settings (persisted template id, fresh clock) again. */
+  async resume(id: string, signal?: AbortSignal): Promise<SandboxRecord> {
+    return this.#op(id, async (e, live) => {
+      if (e.record.status !== "paused") throw notInState(id, "paused");
+      await live.handle.resume(signal);
+      const meta = await readPauseMetadata(e.stateDir);
+      e.record.templateId = meta.templateId;
+      const deadline = AbortSignal.timeout(this.#o.healthTimeoutMs ?? 15_000);
+      await live.envd.waitHealthy(signal ? AbortSignal.any([deadline, signal]) : deadline, 50);
+      await live.envd.init(this.#initBody(e, meta.templateId), signal);
+      live.sampler.start();
+      e.record.status = "running";
+      e.record.lastActiveAt = this.#clock.now();
+      this.#log.info({ sandboxId: id }, "sandbox resumed");
+    });
+  }
+
+  /** Releases everything a capsule holds, in reverse order. Unknown or already destroyed ids are fine. */
+  async destroy(id: string): Promise<void> {
+    if (!this.#entries.has(id)) return;
+    await this.#mutex.run(id, async () => {
+      const e = this.#entries.get(id);
+      if (!e) return;
+      e.record.status = "stopping";
+      try {
+        await e.store[Symbol.asyncDispose]();
+      } finally {
+        this.#entries.delete(id);
+        e.record.status = "gone";
+        e.live = undefined;
+        this.#log.info({ sandboxId: id }, "sandbox destroyed");
+      }
+    });
+  }
+
+  /** A snapshot of every capsule's record. */
+  list(): SandboxRecord[] {
+    return [...this.#entries.values()].map((e) => ({ ...e.record }));
+  }
+
+  /** One capsule's record; `not_found` if unknown. */
+  get(id: string): SandboxRecord {
+    return { ...this.#entry(id).record };
+  }
+
+  /** The capsule's envd client (for RPCs and the proxy); `failed_precondition` until created. */
+  envd(id: string): EnvdClient {
+    const live = this.#entry(id).live;
+    if (!live) throw notInState(id, "running");
+    return live.envd;
+  }
+
+  /** The capsule's metrics history. */
+  metrics(id: string): MetricsStore {
+    return this.#entry(id).metrics;
+  }
+
+  /** Marks activity: the TTL clock restarts now. */
+  ping(id: string): void {
+    this.#entry(id).record.lastActiveAt = this.#clock.now();
+  }
+
+  /** Ids the TTL reaper paused since the last call (the list is emptied by this read). */
+  drainAutoPaused(): string[] {
+    const out = this.#autoPaused;
+    this.#autoPaused = [];
+    return out;
+  }
+
+  /** Stops the reaper and destroys every capsule. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.#reaper[Symbol.asyncDispose]();
+    const results = await Promise.allSettled([...this.#entries.keys()].map((id) => this.destroy(id)));
+    const errors = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+    if (errors.length > 0) throw new AggregateError(errors, "destroying sandboxes failed");
+  }
+
+  #entry(id: string): Entry {
+    const e = this.#entries.get(id);
+    if (!e) throw new PlatformError("not_found", "SANDBOX_NOT_FOUND", `sandbox ${id} not found`);
+    return e;
+  }
+
+  /** Runs `fn` under the capsule's lock, checking it still exists and is set up once the lock is held. */
+  async #op(id: string, fn: (e: Entry, live: Live) => Promise<void>): Promise<SandboxRecord> {
+    this.#entry(id);
+    return this.#mutex.run(id, async () => {
+      const e = this.#entry(id);
+      if (!e.live) throw notInState(id, "running");
+      await fn(e, e.live);
+      return { ...e.record };
+    });
+  }
+
+  #initBody(e: Entry, templateId: string): Record<string, unknown> {
+    return {
+      defaultUser: e.input.defaultUser ?? "root",
+      envVars: { ...(e.input.envVars ?? {}) },
+      ...(e.input.accessToken !== undefined ? { accessToken: e.input.accessToken } : {}),
+      timestamp: new Date(this.#clock.now()).toISOString(),
+      sandboxId: e.record.id,
+      templateId,
+    };
+  }
+
+  #makeSampler(e: Entry, handle: SandboxHandle): Sampler {
+    const read = () => handle.usage();
+    const input = { sandboxId: e.record.id, vcpus: e.record.vcpus, read, store: e.metrics };
+    return (
+      this.#o.sampler?.(input) ??
+      new Sampler({
+        ...input,
+        clock: this.#clock,
+        onError: (err) => this.#log.debug({ sandboxId: e.record.id, err: String(err) }, "usage read failed"),
+      })
+    );
+  }
+
+  async #reap(): Promise<void> {
+    const due = (e: Entry) =>
+      e.record.status === "running" &&
+      e.record.timeoutSec > 0 &&
+      this.#clock.now() >= e.record.lastActiveAt + e.record.timeoutSec * 1000;
+    for (const e of [...this.#entries.values()].filter(due)) {
+      const id = e.record.id;
+      try {
+        await this.#op(id, async (cur, live) => {
+          if (!due(cur)) return; // pinged or paused while we waited for the lock
+          await this.#freeze(cur, live);
+          this.#autoPaused.push(id);
+        });
+      } catch (err) {
+        this.#log.warn({ sandboxId: id, err: String(err) }, "auto-pause failed");
+      }
+    }
+  }
+
+  /** The pause steps, lock held: sampler first (the reference leaked one timer per pause), then envd, then the runtime. */
+  async #freeze(e: Entry, live: Live, signal?: AbortSignal): Promise<void> {
+    await live.sampler.stop();
+    try {
+      // Persisted before freezing, so even a crash mid-pause keeps the template id.
+      await writePauseMetadata(e.stateDir, {
+        sandboxId: e.record.id,
+        templateId: e.record.templateId,
+        pausedAt: this.#clock.now(),
+      });
+      await live.envd.prepareSnapshot(signal);
+      e.record.pauseMode = await live.handle.pause(signal);
+    } catch (err) {
+      live.sampler.start();
+      throw err;
+    }
+    e.record.status = "paused";
+    this.#log.info({ sandboxId: e.record.id, mode: e.record.pauseMode }, "sandbox paused");
+  }
+}
+
+function notInState(id: string, wanted: "running" | "paused"): PlatformError {
+  return wanted === "running"
+    ? new PlatformError("failed_precondition", "SANDBOX_NOT_RUNNING", `sandbox ${id} is not running`)
+    : new PlatformError("failed_precondition", "SANDBOX_NOT_PAUSED", `sandbox ${id} is not paused`);
+}
+
+function defaultEnvd(handle: SandboxHandle, input: CreateSandboxInput): EnvdClient {
+  return new EnvdClient({
+    baseUrl: handle.envdUrl,
+    ...(input.accessToken !== undefined ? { accessToken: input.accessToken } : {}),
+  });
+}
