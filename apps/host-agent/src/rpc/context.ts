@@ -1,0 +1,33 @@
+/** What every handler group shares: the dependencies and the "running capsule" gate. */
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { EnvdClient } from "../envd-client/envd-client.js";
+import type { Runtime, RuntimeImage } from "../runtime/runtime.js";
+import type { SandboxManager } from "../sandboxes/sandbox-manager.js";
+import { requireSandboxId } from "./errors.js";
+
+/** What the hostagent service is built on. */
+export interface HostAgentDeps {
+  readonly manager: SandboxManager;
+  /** The runtime the manager uses (GetHostInfo reports its kind and availability). */
+  readonly runtime: Runtime;
+  /** Resolves the guest image of a template (by id, or by name for agents that build by name). */
+  readonly resolveImage: (templateId: string, templateName: string) => Promise<RuntimeImage>;
+  /** Address the control plane reaches this host's capsules on (reported as host_ip). @default "" */
+  readonly hostIp?: string;
+  /** @default "0.0.0" */
+  readonly agentVersion?: string;
+}
+
+/**
+ * The envd client of a capsule that must be running. `bump` marks activity for the TTL
+ * reaper (exec/stream/process/PTY calls do; PtyResize/PtyKill and file calls do not).
+ */
+export function runningEnvd(deps: HostAgentDeps, sandboxId: string, bump: boolean): EnvdClient {
+  const id = requireSandboxId(sandboxId);
+  const rec = deps.manager.get(id);
+  if (rec.status !== "running") {
+    throw new ConnectError(`sandbox ${id} is ${rec.status}, not running`, Code.FailedPrecondition);
+  }
+  if (bump) deps.manager.ping(id);
+  return deps.manager.envd(id);
+}

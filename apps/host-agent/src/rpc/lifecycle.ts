@@ -1,0 +1,104 @@
+/** Lifecycle handlers: create, destroy, pause, resume, list, ping, host info. */
+import { availableParallelism, totalmem } from "node:os";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { HostAgentService } from "@wrenn/protocol/hostagent/v1";
+import type { SandboxRecord } from "../sandboxes/sandbox-types.js";
+import { type HostAgentDeps, runningEnvd } from "./context.js";
+import { requireSandboxId } from "./errors.js";
+
+type Impl = ServiceImpl<typeof HostAgentService>;
+
+const ZERO_UUID = "00000000-0000-0000-0000-000000000000";
+
+function sandboxView(deps: HostAgentDeps, r: SandboxRecord) {
+  return { sandboxId: r.id, status: r.status, hostIp: deps.hostIp ?? "", metadata: { ...r.metadata } };
+}
+
+/** The lifecycle part of the service. */
+export function lifecycleHandlers(
+  deps: HostAgentDeps,
+): Pick<
+  Impl,
+  | "createSandbox"
+  | "destroySandbox"
+  | "pauseSandbox"
+  | "resumeSandbox"
+  | "listSandboxes"
+  | "pingSandbox"
+  | "getHostInfo"
+> {
+  const m = deps.manager;
+  return {
+    async createSandbox(req, ctx) {
+      const id = requireSandboxId(req.sandboxId);
+      // Empty ids mean "no team / no template" in the reference: the all-zero UUID.
+      const templateId = req.templateId || ZERO_UUID;
+      const image = await deps.resolveImage(templateId, req.templateName || req.template);
+      const rec = await m.create(
+        {
+          sandboxId: id,
+          templateId,
+          teamId: req.teamId || ZERO_UUID,
+          image,
+          vcpus: req.vcpus > 0 ? req.vcpus : 1,
+          memoryMb: req.memoryMb > 0 ? req.memoryMb : 512,
+          diskMb: req.diskSizeMb > 0 ? req.diskSizeMb : 5120,
+          timeoutSec: Math.max(0, req.timeoutSec),
+          envVars: { ...req.defaultEnv },
+          ...(req.defaultUser !== "" ? { defaultUser: req.defaultUser } : {}),
+          ...(req.envdAccessToken !== "" ? { accessToken: req.envdAccessToken } : {}),
+          ...(req.allowInternetAccess !== undefined ? { allowEgress: req.allowInternetAccess } : {}),
+        },
+        ctx.signal,
+      );
+      return sandboxView(deps, rec);
+    },
+    async destroySandbox(req) {
+      await m.destroy(requireSandboxId(req.sandboxId));
+      return {};
+    },
+    async pauseSandbox(req, ctx) {
+      const rec = await m.pause(requireSandboxId(req.sandboxId), ctx.signal);
+      return { mode: rec.pauseMode ?? "" };
+    },
+    async resumeSandbox(req, ctx) {
+      // timeout/default user/env of the request are not re-applied yet: the manager keeps
+      // the values from create (see report).
+      const rec = await m.resume(requireSandboxId(req.sandboxId), ctx.signal);
+      return sandboxView(deps, rec);
+    },
+    async listSandboxes() {
+      const sandboxes = m.list().map((r) => ({
+        sandboxId: r.id,
+        status: r.status,
+        template: r.templateId,
+        templateId: r.templateId,
+        teamId: r.teamId,
+        vcpus: r.vcpus,
+        memoryMb: r.memoryMb,
+        hostIp: deps.hostIp ?? "",
+        createdAtUnix: BigInt(Math.floor(r.createdAt / 1000)),
+        lastActiveAtUnix: BigInt(Math.floor(r.lastActiveAt / 1000)),
+        timeoutSec: r.timeoutSec,
+        metadata: { ...r.metadata },
+      }));
+      return { sandboxes, autoPausedSandboxIds: m.drainAutoPaused() };
+    },
+    async pingSandbox(req) {
+      runningEnvd(deps, req.sandboxId, true);
+      return {};
+    },
+    async getHostInfo() {
+      const a = await deps.runtime.availability();
+      return {
+        runtime: deps.runtime.kind,
+        runtimeReason: a.reason,
+        cpuCount: availableParallelism(),
+        memoryMb: BigInt(Math.floor(totalmem() / (1024 * 1024))),
+        agentVersion: deps.agentVersion ?? "0.0.0",
+        // Every runtime here pauses with processes kept (freezer, VM snapshot, SIGSTOP).
+        pauseMode: "memory",
+      };
+    },
+  };
+}
