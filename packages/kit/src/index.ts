@@ -5,4 +5,5 @@
 export { linkedSignal, sleep } from "./abort.js";
 export { AsyncDisposableStore } from "./disposable-store.js";
 export { type ErrorCode, PlatformError } from "./errors.js";
+export { freePort } from "./free-port.js";
 export { type LogEntry, type Logger, MemoryLogger, silentLogger } from "./logger.js";

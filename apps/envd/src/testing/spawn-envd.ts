@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { freePort } from "@wrenn/testing";
+import { freePort } from "@wrenn/kit";
 
 export { freePort };
 

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { tmpdir } from "node:os";
 import { describe, it } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { freePort } from "@wrenn/kit";
 import { Process } from "@wrenn/protocol/envd/process";
-import { freePort } from "@wrenn/testing";
 import { EnvdClient } from "./envd-client.js";
 import { envdSkipReason, openServerSockets, spawnEnvd } from "./envd-test-helpers.js";
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "@wrenn/testing";
+import { freePort } from "@wrenn/kit";
 import { ExecFileRunner, runChecked } from "../exec/command-runner.js";
 
 /** The envd bundle built by `npm run build -w @wrenn/envd` (apps never import each other's code). @internal */

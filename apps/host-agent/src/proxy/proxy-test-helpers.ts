@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingHttpHeaders, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { freePort } from "@wrenn/testing";
+import { freePort } from "@wrenn/kit";
 import { PortProxy, type PortProxyOptions } from "./port-proxy.js";
 import { createProxyServer } from "./proxy-server.js";
 

@@ -6,8 +6,7 @@
 import { access, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PlatformError } from "@wrenn/kit";
-import { freePort } from "@wrenn/testing";
+import { freePort, PlatformError } from "@wrenn/kit";
 import { EnvdClient } from "../envd-client/envd-client.js";
 import { spawnSupervised } from "../exec/spawn-supervised.js";
 import type {

@@ -1,4 +1,0 @@
-/**
- * @module @wrenn/testing — helpers for tests only.
- */
-export { freePort } from "./free-port.js";
