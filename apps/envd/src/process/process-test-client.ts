@@ -1,5 +1,6 @@
+import assert from "node:assert/strict";
 import { TextDecoder } from "node:util";
-import { type Client, createClient } from "@connectrpc/connect";
+import { type Client, type Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Process, type ProcessEvent_EndEvent, type StartResponse } from "@wrenn/protocol/envd/process";
 
@@ -154,4 +155,14 @@ export function collect(stream: AsyncIterable<Pick<StartResponse, "event">>): Pr
 /** UTF-8 bytes of a string, for stdin/pty input. @internal */
 export function bytes(text: string): Uint8Array {
   return new TextEncoder().encode(text);
+}
+
+/** An `assert.rejects` predicate: a ConnectError with `code` (and a message matching `message`). @internal */
+export function assertCode(code: Code, message?: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof ConnectError, `expected ConnectError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    if (message) assert.match(err.message, message);
+    return true;
+  };
 }

@@ -7,16 +7,7 @@ import { Signal } from "@wrenn/protocol/envd/process";
 import { KEEPALIVE_HEADER } from "../rpc/keepalive.js";
 import { useEnvd } from "../testing/test-envd.js";
 import { waitFor } from "../testing/wait-for.js";
-import { bytes, collect, processClient, StreamWatcher } from "./process-test-client.js";
-
-function assertCode(code: Code, message?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ConnectError, `expected ConnectError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
-}
+import { assertCode, bytes, collect, processClient, StreamWatcher } from "./process-test-client.js";
 
 describe("Process: List, Connect, SendSignal, keepalive, deadlines", { timeout: 20_000 }, () => {
   test("List shows running processes with config and tag until they end", async () => {

@@ -4,16 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type StreamInputRequest, StreamInputRequestSchema } from "@wrenn/protocol/envd/process";
 import { useEnvd } from "../testing/test-envd.js";
-import { bytes, collect, processClient, StreamWatcher } from "./process-test-client.js";
-
-function assertCode(code: Code, message?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ConnectError, `expected ConnectError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
-}
+import { assertCode, bytes, collect, processClient, StreamWatcher } from "./process-test-client.js";
 
 const byPid = (pid: number) => ({ selector: { case: "pid" as const, value: pid } });
 const stdin = (text: string) => ({ input: { case: "stdin" as const, value: bytes(text) } });

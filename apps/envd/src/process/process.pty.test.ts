@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { Signal } from "@wrenn/protocol/envd/process";
 import { TEST_USER_UID, useEnvd } from "../testing/test-envd.js";
-import { bytes, collect, processClient, StreamWatcher } from "./process-test-client.js";
+import { assertCode, bytes, collect, processClient, StreamWatcher } from "./process-test-client.js";
 import { supplementaryGroups } from "./pty-process.js";
-
-function assertCode(code: Code, message?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ConnectError, `expected ConnectError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
-}
 
 const byTag = (tag: string) => ({ selector: { case: "tag" as const, value: tag } });
 const pty = (text: string) => ({ input: { case: "pty" as const, value: bytes(text) } });

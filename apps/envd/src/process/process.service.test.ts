@@ -2,19 +2,10 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { TEST_USER_UID, useEnvd } from "../testing/test-envd.js";
-import { collect, processClient } from "./process-test-client.js";
+import { assertCode, collect, processClient } from "./process-test-client.js";
 import { DEFAULT_PATH } from "./spawn-spec.js";
-
-function assertCode(code: Code, message?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ConnectError, `expected ConnectError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
-}
 
 describe("Process.Start", { timeout: 20_000 }, () => {
   test("stdout, stderr and exit code, in JSON and binary", async () => {
