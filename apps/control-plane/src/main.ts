@@ -1,0 +1,2 @@
+// Composition root of the control plane (wired in issue 4).
+export {};
