@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { EnvdClient } from "../envd-client/envd-client.js";
 import type { Runtime, RuntimeImage } from "../runtime/runtime.js";
 import type { SandboxManager } from "../sandboxes/sandbox-manager.js";
+import type { TemplateStore } from "../templates/template-store.js";
 import { requireSandboxId } from "./errors.js";
 
 /** What the hostagent service is built on. */
@@ -10,13 +11,25 @@ export interface HostAgentDeps {
   readonly manager: SandboxManager;
   /** The runtime the manager uses (GetHostInfo reports its kind and availability). */
   readonly runtime: Runtime;
-  /** Resolves the guest image of a template (by id, or by name for agents that build by name). */
-  readonly resolveImage: (templateId: string, templateName: string) => Promise<RuntimeImage>;
+  /**
+   * Resolves the guest image of a template (by id, or by name for agents that build by name;
+   * `teamId` is the template's team, for templates made from capsules).
+   */
+  readonly resolveImage: (templateId: string, templateName: string, teamId?: string) => Promise<RuntimeImage>;
+  /** Where CreateSnapshot/FlattenRootfs write templates. Absent: those methods are Unimplemented. */
+  readonly templates?: TemplateStore;
+  /** Starts the agent's full shutdown (Terminate). Absent: Terminate is Unimplemented. */
+  readonly terminate?: () => void;
+  /** Why this runtime was chosen, reported by GetHostInfo. @default the runtime's availability reason */
+  readonly runtimeReason?: string;
   /** Address the control plane reaches this host's capsules on (reported as host_ip). @default "" */
   readonly hostIp?: string;
   /** @default "0.0.0" */
   readonly agentVersion?: string;
 }
+
+/** What an empty team or template id means in the reference: the all-zero UUID. */
+export const ZERO_UUID = "00000000-0000-0000-0000-000000000000";
 
 /**
  * The envd client of a capsule that must be running. `bump` marks activity for the TTL

@@ -2,11 +2,12 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { HostAgentService } from "@wrenn/protocol/hostagent/v1";
 import type { HostAgentDeps } from "./context.js";
-import { notImplemented, toConnectError } from "./errors.js";
+import { toConnectError } from "./errors.js";
 import { execHandlers } from "./exec.js";
 import { fileHandlers } from "./files.js";
 import { lifecycleHandlers } from "./lifecycle.js";
 import { ptyMetricsHandlers } from "./pty-metrics.js";
+import { snapshotHandlers } from "./snapshots.js";
 
 export type { HostAgentDeps } from "./context.js";
 
@@ -40,18 +41,7 @@ export function createHostAgentService(deps: HostAgentDeps): Impl {
     ...execHandlers(deps),
     ...fileHandlers(deps),
     ...ptyMetricsHandlers(deps),
-    async terminate() {
-      throw notImplemented("Terminate");
-    },
-    async createSnapshot() {
-      throw notImplemented("CreateSnapshot");
-    },
-    async deleteSnapshot() {
-      throw notImplemented("DeleteSnapshot");
-    },
-    async flattenRootfs() {
-      throw notImplemented("FlattenRootfs");
-    },
+    ...snapshotHandlers(deps),
   };
   const wrapped: Record<string, Handler> = {};
   for (const [name, h] of Object.entries(impl) as [string, Handler][]) {

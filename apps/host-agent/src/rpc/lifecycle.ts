@@ -3,12 +3,10 @@ import { availableParallelism, totalmem } from "node:os";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { HostAgentService } from "@wrenn/protocol/hostagent/v1";
 import type { SandboxRecord } from "../sandboxes/sandbox-types.js";
-import { type HostAgentDeps, runningEnvd } from "./context.js";
+import { type HostAgentDeps, runningEnvd, ZERO_UUID } from "./context.js";
 import { requireSandboxId } from "./errors.js";
 
 type Impl = ServiceImpl<typeof HostAgentService>;
-
-const ZERO_UUID = "00000000-0000-0000-0000-000000000000";
 
 function sandboxView(deps: HostAgentDeps, r: SandboxRecord) {
   return { sandboxId: r.id, status: r.status, hostIp: deps.hostIp ?? "", metadata: { ...r.metadata } };
@@ -33,15 +31,19 @@ export function lifecycleHandlers(
       const id = requireSandboxId(req.sandboxId);
       // Empty ids mean "no team / no template" in the reference: the all-zero UUID.
       const templateId = req.templateId || ZERO_UUID;
-      const image = await deps.resolveImage(templateId, req.templateName || req.template);
+      const teamId = req.teamId || ZERO_UUID;
+      const image = await deps.resolveImage(templateId, req.templateName || req.template, teamId);
+      // A VM snapshot restores only into the shape it was taken with (the reference, too,
+      // takes the memory size from the snapshot).
+      const shape = image.vmSnapshot;
       const rec = await m.create(
         {
           sandboxId: id,
           templateId,
-          teamId: req.teamId || ZERO_UUID,
+          teamId,
           image,
-          vcpus: req.vcpus > 0 ? req.vcpus : 1,
-          memoryMb: req.memoryMb > 0 ? req.memoryMb : 512,
+          vcpus: shape?.vcpus ?? (req.vcpus > 0 ? req.vcpus : 1),
+          memoryMb: shape?.memoryMb ?? (req.memoryMb > 0 ? req.memoryMb : 512),
           diskMb: req.diskSizeMb > 0 ? req.diskSizeMb : 5120,
           timeoutSec: Math.max(0, req.timeoutSec),
           envVars: { ...req.defaultEnv },
@@ -62,9 +64,14 @@ export function lifecycleHandlers(
       return { mode: rec.pauseMode ?? "" };
     },
     async resumeSandbox(req, ctx) {
-      // timeout/default user/env of the request are not re-applied yet: the manager keeps
-      // the values from create (see report).
-      const rec = await m.resume(requireSandboxId(req.sandboxId), ctx.signal);
+      // The control plane sends the capsule's stored settings on every resume: the TTL always
+      // applies (0 = never), an empty user or token keeps the one from create, env is merged.
+      const rec = await m.resume(requireSandboxId(req.sandboxId), ctx.signal, {
+        timeoutSec: Math.max(0, req.timeoutSec),
+        envVars: { ...req.defaultEnv },
+        ...(req.defaultUser !== "" ? { defaultUser: req.defaultUser } : {}),
+        ...(req.envdAccessToken !== "" ? { accessToken: req.envdAccessToken } : {}),
+      });
       return sandboxView(deps, rec);
     },
     async listSandboxes() {
@@ -92,7 +99,7 @@ export function lifecycleHandlers(
       const a = await deps.runtime.availability();
       return {
         runtime: deps.runtime.kind,
-        runtimeReason: a.reason,
+        runtimeReason: deps.runtimeReason ?? a.reason,
         cpuCount: availableParallelism(),
         memoryMb: BigInt(Math.floor(totalmem() / (1024 * 1024))),
         agentVersion: deps.agentVersion ?? "0.0.0",

@@ -91,11 +91,9 @@ export function ptyMetricsHandlers(
       return { points: deps.manager.metrics(id).query(req.range, Date.now()).map(point) };
     },
     async flushSandboxMetrics(req) {
-      const store = deps.manager.metrics(requireSandboxId(req.sandboxId));
-      // The manager owns the sampler and does not expose it: the history is returned and
-      // cleared here, but sampling goes on until the capsule is paused or destroyed.
-      const all = store.all();
-      store.clear();
+      // Stops the sampler and drains every tier (the control plane keeps the 24 h tier
+      // before a destroy).
+      const all = await deps.manager.flushMetrics(requireSandboxId(req.sandboxId));
       return { points10m: all["10m"].map(point), points2h: all["2h"].map(point), points24h: all["24h"].map(point) };
     },
   };

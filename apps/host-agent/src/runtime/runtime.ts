@@ -13,7 +13,7 @@ export interface RuntimeAvailability {
   readonly reason: string;
 }
 
-/** The guest image a capsule starts from (see images/image-builder.ts). */
+/** The guest image a capsule starts from (see images/image-builder.ts and templates/). */
 export interface RuntimeImage {
   /** Template root filesystem directory (read-only lower layer for the namespace runtime). */
   readonly rootfsDir: string;
@@ -21,6 +21,47 @@ export interface RuntimeImage {
   readonly ext4Path?: string;
   /** Guest kernel for VM runtimes. */
   readonly kernelPath?: string;
+  /**
+   * A VM snapshot template (memory + devices + disk): VM runtimes restore it instead of
+   * booting or restoring their own pre-booted template. Only the runtime that wrote it can.
+   */
+  readonly vmSnapshot?: VmSnapshotImage;
+}
+
+/** The files and VM shape of a VM snapshot template; restore needs the identical shape. */
+export interface VmSnapshotImage {
+  /** Memory + device state (the migration stream). */
+  readonly stateFile: string;
+  /** Standalone disk (no backing chain) consistent with the state. */
+  readonly disk: string;
+  readonly vcpus: number;
+  readonly memoryMb: number;
+  readonly kernel: string;
+  readonly initrd: string;
+}
+
+/**
+ * What a capsule becomes when written into a template directory:
+ * - `snapshot`: everything the runtime can keep (a VM's memory; a namespace capsule's files),
+ * - `base`: only the root filesystem, as a clean image (the capsule is destroyed afterwards).
+ */
+export type TemplateKind = "snapshot" | "base";
+
+/** What {@link SandboxHandle.materialize} wrote. */
+export interface MaterializedTemplate {
+  /** `memory` when processes and memory restore from the template, else `filesystem`. */
+  readonly mode: PauseMode;
+  /** One sentence on what was not kept and why (empty when everything was). */
+  readonly note: string;
+  /** File names inside the template directory, by role. */
+  readonly files: {
+    readonly rootfsDir?: string;
+    readonly ext4?: string;
+    readonly vmState?: string;
+    readonly disk?: string;
+  };
+  /** The VM shape a snapshot restores into (VM runtimes only). */
+  readonly vm?: Omit<VmSnapshotImage, "stateFile" | "disk">;
 }
 
 /** Everything a runtime needs to start one capsule. */
@@ -63,6 +104,11 @@ export interface SandboxHandle extends AsyncDisposable {
   resume(signal?: AbortSignal): Promise<void>;
   /** Resource usage now, for the metrics sampler. */
   usage(): Promise<SandboxUsage>;
+  /**
+   * Writes the PAUSED capsule into `dir` (an empty directory) as a template of `kind`. The
+   * capsule stays paused. Absent on runtimes that cannot make templates.
+   */
+  materialize?(dir: string, kind: TemplateKind, signal?: AbortSignal): Promise<MaterializedTemplate>;
 }
 
 /** A point-in-time resource reading. */

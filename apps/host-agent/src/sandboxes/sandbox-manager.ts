@@ -7,13 +7,19 @@ import { join } from "node:path";
 import { AsyncDisposableStore, type Logger, PlatformError, silentLogger } from "@wrenn/kit";
 import { EnvdClient } from "../envd-client/envd-client.js";
 import { type Clock, systemClock } from "../metrics/clock.js";
-import { MetricsStore } from "../metrics/metrics-store.js";
+import { MetricsStore, type TierPoints } from "../metrics/metrics-store.js";
 import { Sampler } from "../metrics/sampler.js";
-import type { SandboxHandle } from "../runtime/runtime.js";
+import type { MaterializedTemplate, SandboxHandle, TemplateKind } from "../runtime/runtime.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { readPauseMetadata, writePauseMetadata } from "./pause-metadata.js";
 import { PeriodicTask } from "./periodic-task.js";
-import type { CreateSandboxInput, SandboxManagerOptions, SandboxRecord } from "./sandbox-types.js";
+import type {
+  CreateSandboxInput,
+  ResumeOverrides,
+  SandboxManagerOptions,
+  SandboxRecord,
+  SnapshotResult,
+} from "./sandbox-types.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -27,7 +33,8 @@ interface Entry {
   readonly record: Mutable<SandboxRecord>;
   /** Owns, in order: state dir, network slot, runtime handle, envd client, sampler, proxy eviction. */
   readonly store: AsyncDisposableStore;
-  readonly input: CreateSandboxInput;
+  /** Create settings; resume may replace the default user, env and token (ResumeSandbox). */
+  input: CreateSandboxInput;
   readonly stateDir: string;
   readonly metrics: MetricsStore;
   live?: Live;
@@ -136,11 +143,22 @@ export class SandboxManager implements AsyncDisposable {
     });
   }
 
-  /** Thaws a paused capsule and hands envd its settings (persisted template id, fresh clock) again. */
-  async resume(id: string, signal?: AbortSignal): Promise<SandboxRecord> {
+  /**
+   * Thaws a paused capsule and hands envd its settings (persisted template id, fresh clock)
+   * again. `overrides` (ResumeSandbox) replace the TTL, default user, env vars and token from
+   * create; unset fields keep their values, env vars are merged over the old ones.
+   */
+  async resume(id: string, signal?: AbortSignal, overrides: ResumeOverrides = {}): Promise<SandboxRecord> {
     return this.#op(id, async (e, live) => {
       if (e.record.status !== "paused") throw notInState(id, "paused");
       await live.handle.resume(signal);
+      e.input = {
+        ...e.input,
+        ...(overrides.defaultUser !== undefined ? { defaultUser: overrides.defaultUser } : {}),
+        ...(overrides.accessToken !== undefined ? { accessToken: overrides.accessToken } : {}),
+        envVars: { ...(e.input.envVars ?? {}), ...(overrides.envVars ?? {}) },
+      };
+      if (overrides.timeoutSec !== undefined) e.record.timeoutSec = overrides.timeoutSec;
       const meta = await readPauseMetadata(e.stateDir);
       e.record.templateId = meta.templateId;
       const deadline = AbortSignal.timeout(this.#o.healthTimeoutMs ?? 15_000);
@@ -151,6 +169,65 @@ export class SandboxManager implements AsyncDisposable {
       e.record.lastActiveAt = this.#clock.now();
       this.#log.info({ sandboxId: id }, "sandbox resumed");
     });
+  }
+
+  /**
+   * Writes a capsule into `dir` (an empty directory) as a template: pauses it first when it
+   * runs (a `base` template also has the guest `sync` its filesystem before), then lets the
+   * runtime materialize it. A `snapshot` leaves the capsule paused; a `base` destroys it.
+   * `failed_precondition` when the runtime cannot make templates.
+   */
+  async snapshot(id: string, opts: { dir: string; kind: TemplateKind }, signal?: AbortSignal): Promise<SnapshotResult> {
+    let template: MaterializedTemplate | undefined;
+    const record = await this.#op(id, async (e, live) => {
+      const materialize = live.handle.materialize?.bind(live.handle);
+      if (!materialize) {
+        throw new PlatformError("failed_precondition", "SNAPSHOT_UNSUPPORTED", "this runtime cannot make templates");
+      }
+      if (e.record.status === "running") {
+        if (opts.kind === "base") await guestSync(live.envd, signal);
+        await this.#freeze(e, live, signal);
+      }
+      template = await materialize(opts.dir, opts.kind, signal);
+    });
+    if (!template) throw new PlatformError("internal", "SNAPSHOT_FAILED", "the runtime wrote no template");
+    if (opts.kind === "base") await this.destroy(id);
+    return { record, template };
+  }
+
+  /**
+   * Pauses every running capsule (the control plane is unreachable) and reports each as
+   * auto-paused, so the control plane marks them paused, not lost, once it is back (the
+   * reference's PauseAll did not: Appendix B.5). Resolves with the ids paused now.
+   */
+  async pauseAll(signal?: AbortSignal): Promise<string[]> {
+    const paused: string[] = [];
+    for (const e of [...this.#entries.values()]) {
+      if (e.record.status !== "running") continue;
+      try {
+        await this.#op(e.record.id, async (cur, live) => {
+          if (cur.record.status !== "running") return;
+          await this.#freeze(cur, live, signal);
+          this.#autoPaused.push(cur.record.id);
+          paused.push(cur.record.id);
+        });
+      } catch (err) {
+        this.#log.warn({ sandboxId: e.record.id, err: String(err) }, "pause-all: pausing a capsule failed");
+      }
+    }
+    return paused;
+  }
+
+  /**
+   * FlushSandboxMetrics: stops the capsule's sampler (no more points are taken until it is
+   * resumed after a pause) and hands back every tier, emptied.
+   */
+  async flushMetrics(id: string): Promise<TierPoints> {
+    const e = this.#entry(id);
+    await e.live?.sampler.stop();
+    const all = e.metrics.all();
+    e.metrics.clear();
+    return all;
   }
 
   /** Releases everything a capsule holds, in reverse order. Unknown or already destroyed ids are fine. */
@@ -300,6 +377,18 @@ function notInState(id: string, wanted: "running" | "paused"): PlatformError {
   return wanted === "running"
     ? new PlatformError("failed_precondition", "SANDBOX_NOT_RUNNING", `sandbox ${id} is not running`)
     : new PlatformError("failed_precondition", "SANDBOX_NOT_PAUSED", `sandbox ${id} is not paused`);
+}
+
+/** Runs `/bin/sync` in the guest so a copied disk holds what the guest wrote (VM page cache). */
+async function guestSync(envd: EnvdClient, signal?: AbortSignal): Promise<void> {
+  const deadline = AbortSignal.timeout(60_000);
+  const events = envd.process.start(
+    { process: { cmd: "/bin/sync", args: [], envs: {} } },
+    { signal: signal ? AbortSignal.any([signal, deadline]) : deadline },
+  );
+  for await (const _ of events) {
+    // Drained until the process ends.
+  }
 }
 
 function defaultEnvd(handle: SandboxHandle, input: CreateSandboxInput): EnvdClient {

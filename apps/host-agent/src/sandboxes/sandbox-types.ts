@@ -5,7 +5,7 @@ import type { Clock } from "../metrics/clock.js";
 import type { MetricsStore } from "../metrics/metrics-store.js";
 import type { Sampler } from "../metrics/sampler.js";
 import type { NetworkProvider } from "../net/network-provider.js";
-import type { PauseMode, Runtime, RuntimeImage, SandboxUsage } from "../runtime/runtime.js";
+import type { MaterializedTemplate, PauseMode, Runtime, RuntimeImage, SandboxUsage } from "../runtime/runtime.js";
 
 /**
  * Where a capsule is in its life. Transitions: creating → running ⇄ paused; running or
@@ -55,6 +55,23 @@ export interface CreateSandboxInput {
   readonly accessToken?: string;
   /** @default false */
   readonly allowEgress?: boolean;
+}
+
+/** What ResumeSandbox may change; unset fields keep the values from create. */
+export interface ResumeOverrides {
+  /** Idle seconds before auto-pause; 0 = never. */
+  readonly timeoutSec?: number;
+  readonly defaultUser?: string;
+  /** Merged over the env vars from create. */
+  readonly envVars?: Readonly<Record<string, string>>;
+  readonly accessToken?: string;
+}
+
+/** What SandboxManager.snapshot produced. */
+export interface SnapshotResult {
+  /** The capsule after the snapshot (paused; gone for a `base` template). */
+  readonly record: SandboxRecord;
+  readonly template: MaterializedTemplate;
 }
 
 /** Builds the sampler of one capsule. */

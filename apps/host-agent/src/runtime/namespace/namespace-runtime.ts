@@ -3,9 +3,11 @@ import { chmod, lstat, mkdir, readdir, readFile, rm, writeFile } from "node:fs/p
 import { join } from "node:path";
 import { AsyncDisposableStore, PlatformError, sleep } from "@wrenn/kit";
 import { type CommandRunner, ExecFileRunner, runChecked } from "../../exec/command-runner.js";
+import type { PidFiles } from "../../exec/pid-files.js";
 import { type SupervisedProcess, spawnSupervised } from "../../exec/spawn-supervised.js";
 import { mountsBelow, parseMountPoints, removeTreeSafely } from "../../images/safe-remove.js";
 import type {
+  MaterializedTemplate,
   PauseMode,
   Runtime,
   RuntimeAvailability,
@@ -13,6 +15,7 @@ import type {
   SandboxHandle,
   SandboxSpec,
   SandboxUsage,
+  TemplateKind,
 } from "../runtime.js";
 import { CAPSULE_INIT_SCRIPT, planLaunch } from "./capsule-init.js";
 import { type CgroupPlan, planCgroup } from "./cgroup-plan.js";
@@ -27,6 +30,7 @@ import {
   removeCgroup,
   thaw,
 } from "./cgroups.js";
+import { namespaceMemoryNote } from "./criu.js";
 import { waitHealthy } from "./health.js";
 
 /** Options of {@link NamespaceRuntime}. */
@@ -42,6 +46,8 @@ export interface NamespaceRuntimeOptions {
   readonly readyTimeoutMs?: number;
   /** The image's init (tini → envd). @default "/usr/local/bin/wrenn-init" */
   readonly init?: string;
+  /** Records each capsule launcher's PID while it runs (crash cleanup beside the cgroups). */
+  readonly pidFiles?: PidFiles;
   /** Called with each create phase's duration (ms), for benchmarks. */
   readonly onPhase?: (phase: "prepare" | "cgroup" | "launch" | "ready", ms: number) => void;
 }
@@ -183,9 +189,11 @@ export class NamespaceRuntime implements Runtime {
         init: [this.#opts.init ?? "/usr/local/bin/wrenn-init", "--forward-address", guestIp],
       });
       const launcher = await spawnSupervised(argv);
+      const forget = await this.#opts.pidFiles?.record(launcher.pid, "capsule-launcher").catch(() => undefined);
       store.defer(async () => {
         await stopCapsule(launcher, plan);
         await launcher[Symbol.asyncDispose]();
+        await forget?.();
       });
       phase("launch");
       const envdUrl = `http://${guestIp}:${ENVD_PORT}`;
@@ -200,7 +208,7 @@ export class NamespaceRuntime implements Runtime {
       phase("ready");
       const runner = this.#runner;
       const diskBytes = async () => Number((await runner.run(["du", "-sb", upper])).stdout.split("\t")[0]) || 0;
-      return new NamespaceHandle(envdUrl, launcher, plan, store, diskBytes);
+      return new NamespaceHandle({ envdUrl, launcher, plan, store, diskBytes, rootDir: root, runner });
     } catch (err) {
       await store[Symbol.asyncDispose]().catch(() => undefined);
       throw err;
@@ -267,18 +275,30 @@ export function capsuleHostname(sandboxId: string): string {
   return h === "" ? "capsule" : h;
 }
 
+interface NamespaceHandleParts {
+  readonly envdUrl: string;
+  readonly launcher: SupervisedProcess;
+  readonly plan: CgroupPlan;
+  readonly store: AsyncDisposableStore;
+  readonly diskBytes: () => Promise<number>;
+  /** The overlay's mount point on the host: the capsule's merged root as the host sees it. */
+  readonly rootDir: string;
+  readonly runner: CommandRunner;
+}
+
 class NamespaceHandle implements SandboxHandle {
+  readonly envdUrl: string;
   readonly exited: Promise<SandboxExit>;
+  readonly plan: CgroupPlan;
+  readonly #parts: NamespaceHandleParts;
   #disposed: Promise<void> | undefined;
 
-  constructor(
-    readonly envdUrl: string,
-    launcher: SupervisedProcess,
-    private readonly plan: CgroupPlan,
-    private readonly store: AsyncDisposableStore,
-    private readonly diskBytes: () => Promise<number>,
-  ) {
-    this.exited = launcher.exited.then(async (e) => {
+  constructor(parts: NamespaceHandleParts) {
+    this.#parts = parts;
+    this.envdUrl = parts.envdUrl;
+    const plan = parts.plan;
+    this.plan = plan;
+    this.exited = parts.launcher.exited.then(async (e) => {
       const oom = await readFile(join(plan.memoryDir, "memory.oom_control"), "utf8").catch(() => "");
       const killed = Number(/oom_kill (\d+)/.exec(oom)?.[1] ?? 0);
       return {
@@ -287,6 +307,21 @@ class NamespaceHandle implements SandboxHandle {
         ...(killed > 0 ? { reason: `${killed} process(es) OOM-killed in the capsule` } : {}),
       };
     });
+  }
+
+  /**
+   * Copies the merged root (template + the capsule's writes) into `dir/rootfs`. The host's view
+   * of the overlay holds no capsule mounts (/proc, /dev, /tmp live in the capsule's own mount
+   * namespace), so tmpfs contents are not kept, as after a reboot. Same for both kinds: a new
+   * capsule from it starts envd afresh on a new overlay over this copy.
+   */
+  async materialize(dir: string, _kind: TemplateKind, signal?: AbortSignal): Promise<MaterializedTemplate> {
+    const { runner, rootDir } = this.#parts;
+    await runChecked(runner, ["cp", "-a", "--one-file-system", "--", `${rootDir}/.`, join(dir, "rootfs")], {
+      signal,
+      timeoutMs: 30 * 60_000,
+    });
+    return { mode: "filesystem", note: await namespaceMemoryNote(runner), files: { rootfsDir: "rootfs" } };
   }
 
   async pause(signal?: AbortSignal): Promise<PauseMode> {
@@ -301,12 +336,12 @@ class NamespaceHandle implements SandboxHandle {
 
   async usage(): Promise<SandboxUsage> {
     const { cpuMicros, memoryBytes } = await cgroupUsage(this.plan);
-    return { cpuUsageMicros: cpuMicros, memoryBytes, diskBytes: await this.diskBytes() };
+    return { cpuUsageMicros: cpuMicros, memoryBytes, diskBytes: await this.#parts.diskBytes() };
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     this.#disposed ??= (async () => {
-      await this.store[Symbol.asyncDispose]();
+      await this.#parts.store[Symbol.asyncDispose]();
     })();
     return this.#disposed;
   }

@@ -1,4 +1,5 @@
 import type { Argv } from "../../exec/command-runner.js";
+import type { PidFiles } from "../../exec/pid-files.js";
 
 /** Everything that shapes one QEMU command line. Restore needs the identical spec plus `incomingFd`. */
 export interface QemuSpec {
@@ -23,6 +24,8 @@ export interface QemuSpec {
   readonly netnsPath?: string;
   /** When set, QEMU waits for a migration stream on this inherited fd (restore). */
   readonly incomingFd?: number;
+  /** Where QEMU's PID is recorded while it runs (crash cleanup); not part of the argv. */
+  readonly pidFiles?: PidFiles;
 }
 
 /** PURE: the guest kernel command line (no network settings: the initramfs sets them, IP_PNP is off). */

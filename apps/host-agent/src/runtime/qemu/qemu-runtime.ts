@@ -3,6 +3,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { PlatformError } from "@wrenn/kit";
 import { type CommandRunner, runChecked } from "../../exec/command-runner.js";
+import type { PidFiles } from "../../exec/pid-files.js";
 import type { Runtime, RuntimeAvailability, SandboxHandle, SandboxSpec } from "../runtime.js";
 import { ensureGuestKernel } from "./guest-kernel.js";
 import type { QemuSpec } from "./qemu-argv.js";
@@ -29,6 +30,8 @@ export interface QemuRuntimeOptions {
    * VM shape by a cold boot). Off: every create cold-boots. @default true
    */
   readonly templateSnapshots?: boolean;
+  /** Records each QEMU's PID while it runs, so a restarted agent can end what a crash left. */
+  readonly pidFiles?: PidFiles;
 }
 
 /** The parts of a spec that a memory snapshot depends on (paths of per-capsule files do not count). */
@@ -45,7 +48,7 @@ function snapshotShape(s: QemuSpec): TemplateSnapshotKey["spec"] {
 }
 
 /** Whether the CPU has hardware virtualisation (not kvm_pvm, which hangs stock kernels: §0). */
-async function hardwareKvm(): Promise<boolean> {
+export async function hardwareKvm(): Promise<boolean> {
   if (!existsSync("/dev/kvm")) return false;
   const cpuinfo = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
   return /^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo) && !existsSync("/sys/module/kvm_pvm");
@@ -118,14 +121,35 @@ export class QemuRuntime implements Runtime {
       qmpSocket: join(spec.stateDir, "qmp.sock"),
       serialLog: join(spec.stateDir, "serial.log"),
       netnsPath: spec.network.netnsPath,
+      ...(this.options.pidFiles ? { pidFiles: this.options.pidFiles } : {}),
     };
-    const sandbox = new QemuSandbox(`http://${spec.network.guestIp}:${ENVD_PORT}`, qemuSpec, {
+    const snapshot = spec.image.vmSnapshot;
+    if (snapshot && (snapshot.vcpus !== spec.vcpus || snapshot.memoryMb !== spec.memoryMb)) {
+      throw new PlatformError(
+        "invalid_argument",
+        "SNAPSHOT_SHAPE_MISMATCH",
+        `this snapshot template restores only with ${snapshot.vcpus} vCPU(s) and ${snapshot.memoryMb} MiB`,
+      );
+    }
+    const vmSpec: QemuSpec = snapshot ? { ...qemuSpec, kernel: snapshot.kernel, initrd: snapshot.initrd } : qemuSpec;
+    const sandbox = new QemuSandbox(`http://${spec.network.guestIp}:${ENVD_PORT}`, vmSpec, {
       overlay,
       stateFile: join(spec.stateDir, "vm.state"),
+      runner,
     });
     const envdUrl = sandbox.envdUrl;
     try {
-      if (this.options.templateSnapshots ?? true) {
+      if (snapshot) {
+        // A snapshot template (CreateSnapshot): its own flattened disk and memory state.
+        await runChecked(
+          runner,
+          ["qemu-img", "create", "-q", "-f", "qcow2", "-b", snapshot.disk, "-F", "qcow2", overlay],
+          {
+            signal,
+          },
+        );
+        await sandbox.restoreFrom(snapshot.stateFile, signal);
+      } else if (this.options.templateSnapshots ?? true) {
         const snap = await ensureTemplateSnapshot({
           wrennDir: this.options.wrennDir,
           templateId: spec.templateId.replace(/[^A-Za-z0-9_.-]/g, "_"),

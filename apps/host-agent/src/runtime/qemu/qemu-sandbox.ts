@@ -1,6 +1,15 @@
-import { readFile, rm, stat } from "node:fs/promises";
+import { copyFile, link, readFile, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { PlatformError } from "@wrenn/kit";
-import type { PauseMode, SandboxExit, SandboxHandle, SandboxUsage } from "../runtime.js";
+import { type CommandRunner, ExecFileRunner, runChecked } from "../../exec/command-runner.js";
+import type {
+  MaterializedTemplate,
+  PauseMode,
+  SandboxExit,
+  SandboxHandle,
+  SandboxUsage,
+  TemplateKind,
+} from "../runtime.js";
 import { notifyResumed, waitForHealth } from "./guest-http.js";
 import type { QemuSpec } from "./qemu-argv.js";
 import { QemuVm } from "./qemu-vmm.js";
@@ -9,6 +18,8 @@ import { QemuVm } from "./qemu-vmm.js";
 export interface QemuSandboxFiles {
   readonly overlay: string;
   readonly stateFile: string;
+  /** Runs qemu-img and e2fsck for materialize(). @default ExecFileRunner */
+  readonly runner?: CommandRunner;
 }
 
 const HEALTH_TIMEOUT_MS = 60_000;
@@ -91,6 +102,41 @@ export class QemuSandbox implements SandboxHandle {
       this.#vm = undefined;
       throw err;
     }
+  }
+
+  /**
+   * Writes the paused capsule into `dir`. `snapshot`: its memory + device state (hard-linked
+   * when possible: resume deletes the capsule's own copy, never the template's) and its disk
+   * flattened into one standalone qcow2, so a capsule created from it restores with memory.
+   * `base`: the disk flattened into a raw ext4 and checked by e2fsck (the guest ran `sync`
+   * before the pause), booted fresh by capsules created from it.
+   */
+  async materialize(dir: string, kind: TemplateKind, signal?: AbortSignal): Promise<MaterializedTemplate> {
+    if (this.#live()) throw new PlatformError("failed_precondition", "SANDBOX_NOT_PAUSED", "pause the capsule first");
+    const runner = this.files.runner ?? new ExecFileRunner();
+    const long = { signal, timeoutMs: 30 * 60_000 };
+    if (kind === "base") {
+      const ext4 = join(dir, "rootfs.ext4");
+      await runChecked(runner, ["qemu-img", "convert", "-O", "raw", this.files.overlay, ext4], long);
+      // 0: clean, 1: errors corrected (the journal of a filesystem copied while mounted).
+      const fsck = await runner.run(["e2fsck", "-fy", ext4], long);
+      if (fsck.exitCode > 1) throw new PlatformError("internal", "E2FSCK_FAILED", `e2fsck exited ${fsck.exitCode}`);
+      return {
+        mode: "filesystem",
+        note: "image only: processes and memory are not kept",
+        files: { ext4: "rootfs.ext4" },
+      };
+    }
+    const state = join(dir, "vm.state");
+    await link(this.files.stateFile, state).catch(() => copyFile(this.files.stateFile, state));
+    await runChecked(runner, ["qemu-img", "convert", "-O", "qcow2", this.files.overlay, join(dir, "disk.qcow2")], long);
+    const { vcpus, memoryMb, kernel, initrd } = this.spec;
+    return {
+      mode: "memory",
+      note: "",
+      files: { vmState: "vm.state", disk: "disk.qcow2" },
+      vm: { vcpus, memoryMb, kernel, initrd },
+    };
   }
 
   async usage(): Promise<SandboxUsage> {

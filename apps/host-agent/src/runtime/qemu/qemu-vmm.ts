@@ -34,8 +34,10 @@ export class QemuVm implements AsyncDisposable {
       await file?.close(); // the child holds its own copy
     }
     let exit: ProcessExit | undefined;
+    const forget = await spec.pidFiles?.record(proc.pid, "qemu").catch(() => undefined);
     void proc.exited.then((e) => {
       exit = e;
+      void forget?.().catch(() => undefined);
     });
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
