@@ -5,6 +5,7 @@
 //   - packages/* never import apps/*; an app never imports another app
 //   - @wrenn/kit imports nothing but node: built-ins; @wrenn/protocol only @bufbuild/protobuf
 //   - node:child_process only where processes are started on purpose
+//   - pg / PGlite only in apps/control-plane/src/db/ and *.repo.ts (SQL stays in repositories)
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
@@ -26,6 +27,9 @@ const CHILD_PROCESS_ALLOWED = [
   /-test-helpers\.ts$/,
   /\/testing\//,
 ];
+
+const DATABASE_DRIVER_ALLOWED = [/^apps\/control-plane\/src\/db\//, /\.repo\.ts$/];
+const databaseDriverRe = /^(pg|pg\/.*|@electric-sql\/pglite(\/.*)?)$/;
 
 const importRe = /(?:^|\s)(?:import|export)\s[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 
@@ -64,6 +68,9 @@ for (const file of [...files, ...untracked]) {
       !spec.startsWith("@bufbuild/protobuf")
     ) {
       problems.push(`${file}: @wrenn/protocol must depend only on @bufbuild/protobuf ('${spec}')`);
+    }
+    if (databaseDriverRe.test(spec) && !DATABASE_DRIVER_ALLOWED.some((re) => re.test(file))) {
+      problems.push(`${file}: imports a database driver outside src/db/ and *.repo.ts (${spec})`);
     }
     if (spec === "node:child_process" && !CHILD_PROCESS_ALLOWED.some((re) => re.test(file))) {
       problems.push(`${file}: starts processes outside the places allowed to (node:child_process)`);

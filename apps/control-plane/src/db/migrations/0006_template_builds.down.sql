@@ -1,0 +1,2 @@
+DROP TABLE template_build_archives;
+DROP TABLE template_builds;
