@@ -1,0 +1,148 @@
+/**
+ * A host agent assembled from its public parts for the benchmark, the way the agent's
+ * main wires them: a network provider, a runtime, the SandboxManager, the hostagent.v1
+ * Connect service and the port proxy on ONE loopback HTTP server, and a Connect client.
+ */
+import { once } from "node:events";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { type Client, createClient } from "@connectrpc/connect";
+import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import { HostAgentService } from "@wrenn/protocol/hostagent/v1";
+import { ExecFileRunner } from "../../apps/host-agent/src/exec/command-runner.js";
+import type { BuiltImage } from "../../apps/host-agent/src/images/image-builder.js";
+import { NetnsNetwork } from "../../apps/host-agent/src/net/netns-network.js";
+import { createProxyServer, PortProxy } from "../../apps/host-agent/src/proxy/index.js";
+import { createHostAgentService } from "../../apps/host-agent/src/rpc/index.js";
+import { NamespaceRuntime } from "../../apps/host-agent/src/runtime/namespace/namespace-runtime.js";
+import { QemuRuntime } from "../../apps/host-agent/src/runtime/qemu/qemu-runtime.js";
+import type { Runtime } from "../../apps/host-agent/src/runtime/runtime.js";
+import { SandboxManager } from "../../apps/host-agent/src/sandboxes/sandbox-manager.js";
+import { BENCH_CGROUP_PARENT, BENCH_STATE_ROOT, benchNetConfig, wrennDir } from "./environment.js";
+import type { BenchRuntime } from "./options.js";
+import { RecordingRuntime } from "./recording-runtime.js";
+
+/** The agent's hostagent.v1 client. */
+export type HostAgentClient = Client<typeof HostAgentService>;
+
+/** Namespace create phases reported by the runtime (see NamespaceRuntimeOptions.onPhase). */
+export type CreatePhase = "prepare" | "cgroup" | "launch" | "ready";
+
+/** One benchmark agent; dispose destroys every capsule, releases every slot, stops the server. */
+export interface BenchAgent extends AsyncDisposable {
+  readonly kind: BenchRuntime;
+  readonly client: HostAgentClient;
+  /** `http://127.0.0.1:<port>`: RPC and `/proxy/{id}/{port}/...`. */
+  readonly baseUrl: string;
+  readonly manager: SandboxManager;
+  readonly network: NetnsNetwork;
+  /** The runtime, wrapped so the benchmark can reach each capsule's handle. */
+  readonly runtime: RecordingRuntime;
+  /** Parent of each capsule's state dir. */
+  readonly stateRoot: string;
+  readonly image: BuiltImage;
+  /** The capsule's address on its slot (what the proxy forwards to). */
+  guestIp(sandboxId: string): string;
+  /** Waits until the slot pool holds at least `n` ready slots (so a timed create gets a pooled one). */
+  poolReady(n: number, signal: AbortSignal): Promise<void>;
+}
+
+/** Starts an agent for `kind`; `onPhase` receives the namespace runtime's create phases. */
+export async function startBenchAgent(
+  kind: BenchRuntime,
+  image: BuiltImage,
+  onPhase?: (phase: CreatePhase, ms: number) => void,
+): Promise<BenchAgent> {
+  const runner = new ExecFileRunner();
+  const stateRoot = join(BENCH_STATE_ROOT, kind);
+  const network = new NetnsNetwork(benchNetConfig(kind), runner, kind === "qemu" ? { vmTap: {} } : {});
+  let server: Server | undefined;
+  let manager: SandboxManager | undefined;
+  const proxy = new PortProxy({
+    resolve: (id) => network.held().find((s) => s.sandboxId === id),
+  });
+  try {
+    await network.start();
+    const inner: Runtime =
+      kind === "namespace"
+        ? new NamespaceRuntime({
+            runner,
+            cgroupParent: BENCH_CGROUP_PARENT,
+            // Capsules have no egress here; an unroutable documentation address keeps
+            // anything inside from querying this machine's resolver.
+            resolvConf: "nameserver 192.0.2.53\n",
+            ...(onPhase ? { onPhase } : {}),
+          })
+        : new QemuRuntime({ wrennDir: wrennDir(), runner });
+    const availability = await inner.availability();
+    if (!availability.available) throw new Error(`${kind} runtime unavailable: ${availability.reason}`);
+    const runtime = new RecordingRuntime(inner);
+    const m = new SandboxManager({ runtime, network, stateRoot, onDestroy: (id) => proxy.evict(id) });
+    manager = m;
+    const impl = createHostAgentService({
+      manager: m,
+      runtime,
+      resolveImage: async () => ({ rootfsDir: image.rootfs, ...(image.ext4 ? { ext4Path: image.ext4 } : {}) }),
+      hostIp: "127.0.0.1",
+    });
+    const srv = createProxyServer(proxy, connectNodeAdapter({ routes: (r) => r.service(HostAgentService, impl) }));
+    server = srv;
+    srv.listen(0, "127.0.0.1");
+    await once(srv, "listening");
+    const baseUrl = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const client = createClient(
+      HostAgentService,
+      createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+    );
+    return {
+      kind,
+      client,
+      baseUrl,
+      manager: m,
+      network,
+      runtime,
+      stateRoot,
+      image,
+      guestIp(id) {
+        const slot = network.held().find((s) => s.sandboxId === id);
+        if (!slot) throw new Error(`sandbox ${id} holds no slot`);
+        return slot.guestIp;
+      },
+      async poolReady(n, signal) {
+        const want = Math.min(n, benchNetConfig(kind).poolSize);
+        while (network.poolReady < want) {
+          signal.throwIfAborted();
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      },
+      [Symbol.asyncDispose]: () => stopAgent(server, manager, network, proxy),
+    };
+  } catch (err) {
+    await stopAgent(server, manager, network, proxy).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function stopAgent(
+  server: Server | undefined,
+  manager: SandboxManager | undefined,
+  network: NetnsNetwork,
+  proxy: PortProxy,
+): Promise<void> {
+  const errors: unknown[] = [];
+  if (server) {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+  proxy.close();
+  // Capsules first (they hold slots), then the slots, pool and nft table.
+  for (const step of [() => manager?.[Symbol.asyncDispose](), () => network[Symbol.asyncDispose]()]) {
+    try {
+      await step();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length > 0) throw new AggregateError(errors, "stopping the benchmark agent failed");
+}

@@ -1,0 +1,205 @@
+/** Create → first command (`true` returning), sequential and 10 at once, next to the same-run floor. */
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { ExecFileRunner } from "../../apps/host-agent/src/exec/command-runner.js";
+import { QemuRuntime } from "../../apps/host-agent/src/runtime/qemu/qemu-runtime.js";
+import { below, fmtRatio, fmtSummary } from "../lib/format.js";
+import { type Summary, summarize } from "../lib/stats.js";
+import type { Row } from "../lib/table.js";
+import type { BenchAgent, CreatePhase } from "./agent.js";
+import { wrennDir } from "./environment.js";
+import { bareNamespaceStart } from "./floors.js";
+import { envdRun } from "./guest-exec.js";
+import type { BenchPlan } from "./options.js";
+
+/** Template id of the benchmark's capsules (also names the QEMU template snapshot). */
+export const BENCH_TEMPLATE = "minimal";
+/** Capsule shape: the agent's defaults, and the shape the QEMU template snapshot was made for. */
+export const CAPSULE_SHAPE = { vcpus: 1, memoryMb: 512 } as const;
+const CONCURRENT = 10;
+
+/** Collects the namespace runtime's per-phase create times while `on`. */
+export class PhaseLog {
+  on = false;
+  readonly samples = new Map<CreatePhase, number[]>();
+  /** Forgets every sample. */
+  clear(): void {
+    this.samples.clear();
+  }
+  record(phase: CreatePhase, ms: number): void {
+    if (!this.on) return;
+    const list = this.samples.get(phase) ?? [];
+    list.push(ms);
+    this.samples.set(phase, list);
+  }
+}
+
+/** Creates a capsule through hostagent.v1 and runs `/bin/true` in it; resolves with the ms it took. */
+export async function createAndRunTrue(agent: BenchAgent, id: string, signal: AbortSignal): Promise<number> {
+  const t0 = performance.now();
+  await agent.client.createSandbox({ sandboxId: id, templateId: BENCH_TEMPLATE, ...CAPSULE_SHAPE }, { signal });
+  const r = await agent.client.exec({ sandboxId: id, cmd: "/bin/true" }, { signal });
+  const ms = performance.now() - t0;
+  if (r.exitCode !== 0) throw new Error(`true exited with ${r.exitCode} in ${id}`);
+  return ms;
+}
+
+/** Destroys through hostagent.v1; resolves with the ms it took. */
+export async function destroyTimed(agent: BenchAgent, id: string): Promise<number> {
+  const t0 = performance.now();
+  await agent.client.destroySandbox({ sandboxId: id });
+  return performance.now() - t0;
+}
+
+/** Cold boot of the same image (no template snapshot) → `true` done, straight through the runtime. */
+async function qemuColdBoot(agent: BenchAgent, run: number, signal: AbortSignal): Promise<number> {
+  const runtime = new QemuRuntime({ wrennDir: wrennDir(), runner: new ExecFileRunner(), templateSnapshots: false });
+  const id = `cold-${run}`;
+  const stateDir = join(agent.stateRoot, id);
+  await using slot = await agent.network.acquire(id, { allowEgress: false }, signal);
+  const t0 = performance.now();
+  const image = { rootfsDir: agent.image.rootfs, ...(agent.image.ext4 ? { ext4Path: agent.image.ext4 } : {}) };
+  const h = await runtime.create(
+    {
+      sandboxId: id,
+      templateId: BENCH_TEMPLATE,
+      image,
+      ...CAPSULE_SHAPE,
+      diskMb: 2048,
+      network: slot,
+      stateDir,
+    },
+    signal,
+  );
+  try {
+    const code = await envdRun(h.envdUrl, "/bin/true", [], signal);
+    if (code !== 0) throw new Error(`true exited with ${code} after a cold boot`);
+    return performance.now() - t0;
+  } finally {
+    await h[Symbol.asyncDispose]();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** The create table rows of one runtime. */
+export async function benchCreate(
+  agent: BenchAgent,
+  plan: BenchPlan,
+  phases: PhaseLog,
+  signal: AbortSignal,
+): Promise<Row[]> {
+  const ns = agent.kind === "namespace";
+  // Warm-up, untimed: page cache for the image and, for qemu, the template snapshot
+  // (cold-booted once per image and VM shape when missing).
+  await createAndRunTrue(agent, "warmup", signal);
+  await destroyTimed(agent, "warmup");
+
+  const runs = ns ? plan.createRuns.namespace : plan.createRuns.qemu;
+  const values: number[] = [];
+  const destroys: number[] = [];
+  const floors: number[] = [];
+  const perRunPhases: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    signal.throwIfAborted();
+    // Interleaved with the floor, so both see the same machine load.
+    if (ns) floors.push(await bareNamespaceStart(agent, i, signal));
+    else if (i < plan.qemuColdBoots) floors.push(await qemuColdBoot(agent, i, signal));
+    await agent.poolReady(1, signal);
+    const before = sumPhases(phases);
+    phases.on = true;
+    try {
+      values.push(await createAndRunTrue(agent, `seq-${i}`, signal));
+    } finally {
+      phases.on = false;
+    }
+    perRunPhases.push(sumPhases(phases) - before);
+    destroys.push(await destroyTimed(agent, `seq-${i}`));
+  }
+
+  const sequentialPhases = ns ? phaseRows(phases, values, perRunPhases) : [];
+  phases.clear();
+  const rounds = ns ? plan.concurrentRounds.namespace : plan.concurrentRounds.qemu;
+  const each: number[] = [];
+  const walls: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    signal.throwIfAborted();
+    await agent.poolReady(CONCURRENT, signal);
+    const ids = Array.from({ length: CONCURRENT }, (_, i) => `con-${r}-${i}`);
+    const t0 = performance.now();
+    phases.on = true;
+    const settled = await Promise.allSettled(ids.map((id) => createAndRunTrue(agent, id, signal)));
+    phases.on = false;
+    walls.push(performance.now() - t0);
+    await Promise.allSettled(ids.map((id) => agent.client.destroySandbox({ sandboxId: id })));
+    for (const s of settled) {
+      if (s.status === "rejected") throw s.reason;
+      each.push(s.value);
+    }
+  }
+
+  const v = summarize(values);
+  const f = summarize(floors);
+  const rows: Row[] = [
+    {
+      metric: `create → first command, sequential`,
+      value: fmtSummary(v, "ms", 0),
+      floor: `${ns ? "unshare+overlay+node" : "TCG cold boot"}: ${fmtSummary(f, "ms", 0)}`,
+      ratio: fmtRatio(v.median, f.median),
+      ...(ns
+        ? { target: "< 80 ms", verdict: below(v.median, 80) }
+        : { target: "≤ 0.15x cold", verdict: v.median <= 0.15 * f.median ? "ok" : "MISS" }),
+    },
+    ...sequentialPhases,
+  ];
+  const e = summarize(each);
+  const w = summarize(walls);
+  rows.push(
+    {
+      metric: `${CONCURRENT} concurrent creates, each`,
+      value: fmtSummary(e, "ms", 0),
+      floor: `sequential: ${fmtSummary(v, "ms", 0)}`,
+      ratio: fmtRatio(e.median, v.median),
+    },
+    ...(ns ? phaseRows(phases) : []),
+    {
+      metric: `${CONCURRENT} concurrent creates, wall`,
+      value: fmtSummary(w, "ms", 0),
+      floor: `${CONCURRENT} × sequential median: ${(CONCURRENT * v.median).toFixed(0)} ms`,
+      ratio: fmtRatio(w.median, CONCURRENT * v.median),
+    },
+    { metric: "destroy", value: fmtSummary(summarize(destroys), "ms", 0) },
+  );
+  return rows;
+}
+
+function sumPhases(phases: PhaseLog): number {
+  let total = 0;
+  for (const list of phases.samples.values()) for (const ms of list) total += ms;
+  return total;
+}
+
+const PHASE_LABELS: Record<CreatePhase, string> = {
+  prepare: "overlay mount + identity files",
+  cgroup: "cgroup create + limits",
+  launch: "launcher spawn",
+  ready: "launch → envd /health",
+};
+
+/**
+ * Where create time went: the runtime's phases and, given the totals of sequential runs and
+ * the runtime's share of each, the rest (the agent's own steps).
+ */
+function phaseRows(phases: PhaseLog, totals?: readonly number[], runtimeTotals?: readonly number[]): Row[] {
+  const rows: Row[] = [];
+  for (const [phase, label] of Object.entries(PHASE_LABELS) as [CreatePhase, string][]) {
+    const s: Summary = summarize(phases.samples.get(phase) ?? []);
+    rows.push({ metric: `  of which ${label}`, value: fmtSummary(s, "ms", 1) });
+  }
+  if (!totals || !runtimeTotals) return rows;
+  const rest = totals.map((t, i) => t - (runtimeTotals[i] ?? 0));
+  rows.push({
+    metric: "  of which agent (slot, envd /init, RPC, exec)",
+    value: fmtSummary(summarize(rest), "ms", 1),
+  });
+  return rows;
+}

@@ -1,0 +1,133 @@
+import { parseArgs } from "node:util";
+
+/** A runtime the benchmark can measure. */
+export type BenchRuntime = "namespace" | "qemu";
+
+/** What `./wrenn bench host-agent` was asked to do. */
+export interface BenchOptions {
+  readonly quick: boolean;
+  /** Runtimes to measure, in order; the first one also hosts the proxy and PTY benchmarks. */
+  readonly runtimes: readonly BenchRuntime[];
+  /** Idle namespace capsules started for the density measurement. */
+  readonly capsules: number;
+  /** Idle QEMU VMs started for the density measurement. */
+  readonly vms: number;
+  readonly help: boolean;
+}
+
+/** Thrown for a bad command line; the message is meant for the user as is. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The help text. */
+export const USAGE = `Usage: ./wrenn bench host-agent [--quick] [--runtime namespace|qemu|all] [--capsules N] [--vms N]
+  --quick         fewer runs, smaller transfers, 50 idle capsules (a few minutes)
+  --runtime R     namespace, qemu or all (default: all); the first one also runs the
+                  proxy and PTY benchmarks
+  --capsules N    idle namespace capsules for the memory measurement (default 50 quick, 200 full)
+  --vms N         idle QEMU VMs for the memory measurement (default 3 quick, 6 full)
+Needs root (network namespaces, cgroups, overlay mounts). Sends traffic only to loopback and
+to the addresses of the namespaces it creates; removes everything it made, also on Ctrl-C.
+`;
+
+function positiveInt(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--${name} needs a whole number, got ${JSON.stringify(raw)}`);
+  const n = Number(raw);
+  if (n < 1 || n > max) throw new UsageError(`--${name} must be between 1 and ${max}`);
+  return n;
+}
+
+/** PURE: parses the benchmark's arguments (without the `bench host-agent` words). */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const v = parsed.values;
+  const quick = v.quick === true;
+  const which = v.runtime ?? "all";
+  const runtimes: BenchRuntime[] =
+    which === "all" ? ["namespace", "qemu"] : which === "namespace" || which === "qemu" ? [which] : [];
+  if (runtimes.length === 0)
+    throw new UsageError(`--runtime must be namespace, qemu or all, got ${JSON.stringify(which)}`);
+  return {
+    quick,
+    runtimes,
+    // Slots are a /16 split into /30s; the provider is configured for 2000 of them.
+    capsules: positiveInt("capsules", v.capsules, quick ? 50 : 200, 1900),
+    vms: positiveInt("vms", v.vms, quick ? 3 : 6, 40),
+    help: v.help === true,
+  };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      quick: { type: "boolean" },
+      runtime: { type: "string" },
+      capsules: { type: "string" },
+      vms: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+/** How much each section does; derived from --quick. */
+export interface BenchPlan {
+  /** Sequential create → first command runs per runtime (and floor runs, interleaved). */
+  readonly createRuns: { readonly namespace: number; readonly qemu: number };
+  /** Cold boots measured as the qemu floor. */
+  readonly qemuColdBoots: number;
+  /** Rounds of 10 concurrent creates. */
+  readonly concurrentRounds: { readonly namespace: number; readonly qemu: number };
+  /** Pause/resume cycles per runtime. */
+  readonly pauseCycles: { readonly namespace: number; readonly qemu: number };
+  /** Size of the large download through the proxy and direct (namespace; qemu gets 1/8). */
+  readonly downloadBytes: number;
+  /** Best-of repeats of the large download. */
+  readonly downloadRepeats: number;
+  /** Small requests per measurement. */
+  readonly smallRequests: number;
+  /** Keystrokes per PTY echo measurement (at most; see keystrokeBudgetMs). */
+  readonly keystrokes: number;
+  /** Time budget per PTY echo measurement: it stops early (after ≥ 20 keystrokes) when slow. */
+  readonly keystrokeBudgetMs: number;
+  /** Seconds the idle capsules sit before memory and CPU are read. */
+  readonly idleSeconds: number;
+}
+
+/** PURE: the amounts of work for quick or full mode. */
+export function benchPlan(quick: boolean): BenchPlan {
+  return quick
+    ? {
+        createRuns: { namespace: 8, qemu: 3 },
+        qemuColdBoots: 2,
+        concurrentRounds: { namespace: 1, qemu: 1 },
+        pauseCycles: { namespace: 30, qemu: 3 },
+        downloadBytes: 256 * 1048576,
+        downloadRepeats: 1,
+        smallRequests: 2000,
+        keystrokes: 200,
+        keystrokeBudgetMs: 10_000,
+        idleSeconds: 5,
+      }
+    : {
+        createRuns: { namespace: 30, qemu: 8 },
+        qemuColdBoots: 4,
+        concurrentRounds: { namespace: 3, qemu: 1 },
+        pauseCycles: { namespace: 200, qemu: 6 },
+        downloadBytes: 1024 * 1048576,
+        downloadRepeats: 3,
+        smallRequests: 10_000,
+        keystrokes: 1000,
+        keystrokeBudgetMs: 45_000,
+        idleSeconds: 15,
+      };
+}

@@ -1,0 +1,156 @@
+/** Pause and resume per runtime: through the agent (envd steps included) and the runtime alone, next to floors. */
+import { open, readFile, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { below, fmtBytes, fmtRatio, fmtSummary } from "../lib/format.js";
+import { summarize } from "../lib/stats.js";
+import type { Row } from "../lib/table.js";
+import type { BenchAgent } from "./agent.js";
+import { capsuleCgroup, memcgUsage, rawFreezerCycle } from "./capsule-cgroup.js";
+import { BENCH_TEMPLATE, CAPSULE_SHAPE } from "./create.js";
+import type { BenchPlan } from "./options.js";
+
+const ID = "pause-0";
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+/** Lets the capsule go idle first (a resume's /init work, a sampler read), then times `fn`. */
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  await settle();
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+/** Pause/resume rows of one runtime. */
+export async function benchPause(agent: BenchAgent, plan: BenchPlan, signal: AbortSignal): Promise<Row[]> {
+  const c = agent.client;
+  await c.createSandbox({ sandboxId: ID, templateId: BENCH_TEMPLATE, ...CAPSULE_SHAPE }, { signal });
+  try {
+    return agent.kind === "namespace"
+      ? await namespaceCycles(agent, plan.pauseCycles.namespace, signal)
+      : await qemuCycles(agent, plan.pauseCycles.qemu, signal);
+  } finally {
+    await c.destroySandbox({ sandboxId: ID });
+  }
+}
+
+/** Agent-level cycle: PauseSandbox then ResumeSandbox; `whilePaused` runs in between, untimed. */
+async function agentCycle(agent: BenchAgent, signal: AbortSignal, whilePaused?: () => Promise<void>) {
+  const pause = await timed(() => agent.client.pauseSandbox({ sandboxId: ID }, { signal }));
+  await whilePaused?.();
+  const resume = await timed(() => agent.client.resumeSandbox({ sandboxId: ID }, { signal }));
+  return { pause, resume };
+}
+
+async function namespaceCycles(agent: BenchAgent, cycles: number, signal: AbortSignal): Promise<Row[]> {
+  const cg = await capsuleCgroup(ID);
+  const handle = agent.runtime.handle(ID);
+  for (let i = 0; i < 3; i++) await agentCycle(agent, signal);
+  const a = { pause: [] as number[], resume: [] as number[] };
+  const r = { pause: [] as number[], resume: [] as number[] };
+  const f = { pause: [] as number[], resume: [] as number[] };
+  const kept: number[] = [];
+  for (let i = 0; i < cycles; i++) {
+    signal.throwIfAborted();
+    await settle();
+    const raw = await rawFreezerCycle(cg);
+    f.pause.push(raw.freezeMs);
+    f.resume.push(raw.thawMs);
+    const x = await agentCycle(agent, signal, async () => {
+      kept.push(await memcgUsage(cg));
+    });
+    a.pause.push(x.pause);
+    a.resume.push(x.resume);
+    r.pause.push(await timed(() => handle.pause(signal)));
+    r.resume.push(await timed(() => handle.resume(signal)));
+  }
+  const code = (await agent.client.exec({ sandboxId: ID, cmd: "/bin/true" }, { signal })).exitCode;
+  if (code !== 0) throw new Error("the capsule no longer runs commands after the pause cycles");
+  const fp = summarize(f.pause);
+  const fr = summarize(f.resume);
+  const row = (metric: string, samples: number[], floor: typeof fp, floorName: string): Row => {
+    const s = summarize(samples);
+    return {
+      metric,
+      value: fmtSummary(s, "ms", 2),
+      floor: `${floorName}: ${fmtSummary(floor, "ms", 2)}`,
+      ratio: fmtRatio(s.median, floor.median, 1),
+      target: "< 5 ms",
+      verdict: below(s.median, 5),
+    };
+  };
+  return [
+    row("pause, agent (envd prepare + freezer)", a.pause, fp, "raw freezer write + poll"),
+    row("pause, runtime only (freezer)", r.pause, fp, "raw freezer write + poll"),
+    row("resume, agent — envd readiness INCLUDED (thaw + /health + /init)", a.resume, fr, "raw thaw write"),
+    row("resume, runtime only — readiness EXCLUDED (thaw)", r.resume, fr, "raw thaw write"),
+    {
+      metric: "snapshot size",
+      value: `0 B on disk; ${fmtBytes(summarize(kept).median)} kept in RAM (memcg)`,
+    },
+  ];
+}
+
+/** Sequential write and read of `bytes` in `dir`: the data movement a memory snapshot cannot beat. */
+async function diskFloor(dir: string, bytes: number): Promise<{ writeMs: number; readMs: number }> {
+  const file = join(dir, "floor.bin");
+  const chunk = Buffer.alloc(1 << 20, 0x5a);
+  try {
+    const t0 = performance.now();
+    const fh = await open(file, "w");
+    try {
+      for (let left = bytes; left > 0; left -= chunk.length) {
+        await fh.write(left >= chunk.length ? chunk : chunk.subarray(0, left));
+      }
+    } finally {
+      await fh.close();
+    }
+    const t1 = performance.now();
+    await readFile(file);
+    return { writeMs: t1 - t0, readMs: performance.now() - t1 };
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+async function qemuCycles(agent: BenchAgent, cycles: number, signal: AbortSignal): Promise<Row[]> {
+  const dir = join(agent.stateRoot, ID);
+  const handle = agent.runtime.handle(ID);
+  const a = { pause: [] as number[], resume: [] as number[] };
+  const r = { pause: [] as number[], resume: [] as number[] };
+  const f = { pause: [] as number[], resume: [] as number[] };
+  const sizes: number[] = [];
+  for (let i = 0; i < cycles; i++) {
+    signal.throwIfAborted();
+    const x = await agentCycle(agent, signal, async () => {
+      const size = (await stat(join(dir, "vm.state"))).size;
+      sizes.push(size);
+      const floor = await diskFloor(dir, size);
+      f.pause.push(floor.writeMs);
+      f.resume.push(floor.readMs);
+    });
+    a.pause.push(x.pause);
+    a.resume.push(x.resume);
+    r.pause.push(await timed(() => handle.pause(signal)));
+    r.resume.push(await timed(() => handle.resume(signal)));
+  }
+  const code = (await agent.client.exec({ sandboxId: ID, cmd: "/bin/true" }, { signal })).exitCode;
+  if (code !== 0) throw new Error("the VM no longer runs commands after the pause cycles");
+  const fp = summarize(f.pause);
+  const fr = summarize(f.resume);
+  const row = (metric: string, samples: number[], floor: typeof fp, floorName: string): Row => {
+    const s = summarize(samples);
+    return {
+      metric,
+      value: fmtSummary(s, "ms", 0),
+      floor: `${floorName}: ${fmtSummary(floor, "ms", 0)}`,
+      ratio: fmtRatio(s.median, floor.median, 1),
+    };
+  };
+  return [
+    row("pause, agent (envd prepare + migrate to file + quit)", a.pause, fp, "write same bytes"),
+    row("pause, runtime only (migrate to file + quit)", r.pause, fp, "write same bytes"),
+    row("resume, agent — envd readiness INCLUDED (restore + /health + /init)", a.resume, fr, "read state file"),
+    row("resume, runtime only — restore + /health (QEMU waits for envd)", r.resume, fr, "read state file"),
+    { metric: "snapshot size (memory + device state file)", value: fmtBytes(summarize(sizes).median) },
+  ];
+}
