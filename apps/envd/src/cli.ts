@@ -1,4 +1,5 @@
 import { parseArgs as parseNodeArgs } from "node:util";
+import type { LogLevel } from "./log/json-logger.js";
 
 /** Parsed command line of envd. */
 export interface EnvdCli {
@@ -11,7 +12,7 @@ export interface EnvdCli {
   readonly forwardAddress: string | undefined;
   /** Command started at boot and tagged `init-cmd` (run through /bin/sh -c). */
   readonly cmd: string | undefined;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
 }
 
 /** Thrown for a bad command line; main prints it with the usage text. */
@@ -33,7 +34,7 @@ Options:
   --forward-address <ip> expose localhost-only listeners on this address with
                          socat (default: off)
   --cmd <command>        start this command at boot, tagged init-cmd
-  --log-level <level>    pino level: debug, info, warn, error (default info)
+  --log-level <level>    debug, info, warn, error, silent (default info)
   --version              print the version and exit
   -h, --help             show this help
 `;
@@ -68,8 +69,7 @@ export function parseCli(argv: readonly string[]): EnvdCli {
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535`);
   const logLevel = str("log-level") ?? "info";
-  if (!["debug", "info", "warn", "error", "silent"].includes(logLevel))
-    throw new UsageError("--log-level must be debug, info, warn, error or silent");
+  if (!isLogLevel(logLevel)) throw new UsageError("--log-level must be debug, info, warn, error or silent");
   return {
     help: values["help"] === true,
     version: values["version"] === true,
@@ -81,4 +81,8 @@ export function parseCli(argv: readonly string[]): EnvdCli {
     cmd: str("cmd"),
     logLevel,
   };
+}
+
+function isLogLevel(text: string): text is LogLevel {
+  return ["debug", "info", "warn", "error", "silent"].includes(text);
 }

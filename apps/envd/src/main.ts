@@ -1,5 +1,5 @@
-import { pino } from "pino";
 import { parseCli, USAGE, UsageError } from "./cli.js";
+import { createJsonLogger } from "./log/json-logger.js";
 import { startEnvd } from "./server.js";
 import { ENVD_VERSION } from "./version.js";
 
@@ -22,7 +22,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${ENVD_VERSION}\n`);
     return 0;
   }
-  const log = pino({ level: cli.logLevel, base: { svc: "envd" }, redact: ["*.accessToken", "*.envdAccessToken"] });
+  const log = createJsonLogger({ level: cli.logLevel, base: { svc: "envd" } });
   const envd = await startEnvd({
     port: cli.port,
     host: cli.host,

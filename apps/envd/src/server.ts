@@ -1,24 +1,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ConnectRouter } from "@connectrpc/connect";
 import type { Logger } from "@wrenn/kit";
-import { Filesystem } from "@wrenn/protocol/envd/filesystem";
-import { Process } from "@wrenn/protocol/envd/process";
 import { hasValidAccessToken } from "./auth.js";
 import { ConnectionTracker } from "./conn/connection-tracker.js";
 import type { EnvdEnv } from "./env.js";
 import { EnvdState } from "./envd-state.js";
-import { createFilesystemService } from "./filesystem/filesystem.service.js";
-import { WatcherRegistry } from "./filesystem/watcher-registry.js";
-import { handleFilesDownload, handleFilesUpload } from "./http/files.js";
-import { handleInit } from "./http/init.js";
-import { MetricsSampler } from "./http/metrics.js";
 import { sendError, sendJson, sendNoContent } from "./http/respond.js";
-import { PortForwarder } from "./ports/port-forwarder.js";
-import { createProcessService } from "./process/process.service.js";
+import { LazyPortForwarder } from "./ports/lazy-forwarder.js";
 import { ProcessTable } from "./process/process-table.js";
-import { createConnectHandler } from "./rpc/connect-handler.js";
+import type { EnvdServices } from "./rpc/services.js";
 import { UserDatabase } from "./users.js";
+
+// Startup cost: everything below `/health` (Connect and the protobuf
+// descriptors, the services, /files with busboy and zlib, /init, /metrics,
+// the port forwarder) is imported on first use, so envd answers /health
+// after compiling and running only this module's small import graph. See
+// docs/decisions/0002-envd-startup-and-memory.md for the measurements.
 
 /** How to run envd; built by `parseArgs` in main.ts or by tests. */
 export interface EnvdOptions {
@@ -47,7 +44,6 @@ export interface Envd extends AsyncDisposable {
   readonly env: EnvdEnv;
   readonly server: Server;
   readonly tracker: ConnectionTracker;
-  readonly forwarder: PortForwarder;
   /** Base URL once listening, e.g. http://127.0.0.1:49983 */
   readonly url: string;
 }
@@ -72,30 +68,24 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
     log: options.log,
   };
   const tracker = new ConnectionTracker();
-  const forwarder = new PortForwarder({
-    bindAddress: options.forwardAddress,
-    log: options.log.child({ component: "ports" }),
-  });
-  const metrics = new MetricsSampler();
-  const watchers = new WatcherRegistry(options.log.child({ component: "watchers" }));
+  const forwarder = new LazyPortForwarder(options.forwardAddress, options.log.child({ component: "ports" }));
+
+  let services: Promise<EnvdServices> | undefined;
+  const loadServices = () => {
+    services ??= import("./rpc/services.js").then((m) => m.createEnvdServices(env));
+    return services;
+  };
+  let metrics: Promise<{ sample(): Promise<unknown> }> | undefined;
+  const loadMetrics = () => {
+    metrics ??= import("./http/metrics.js").then((m) => new m.MetricsSampler());
+    return metrics;
+  };
 
   const restoreAfterSnapshot = (req: IncomingMessage) => {
     const closed = tracker.restoreAfterSnapshot(req.socket);
     forwarder.start();
     options.log.info({ closed }, "restored after snapshot");
   };
-
-  const connect = createConnectHandler({
-    routes: (router: ConnectRouter) => {
-      router.service(Process, createProcessService(env));
-      router.service(Filesystem, createFilesystemService(env, watchers));
-    },
-    // No response compression: process output and file listings are mostly
-    // produced once and read once on loopback or a VM link, where gzip costs
-    // the sandbox CPU and gains nothing (the e2b SDK never asks for it).
-    options: { jsonOptions: { ignoreUnknownFields: true }, readMaxBytes: 64 * 1024 * 1024, acceptCompression: [] },
-    log: options.log.child({ component: "rpc" }),
-  });
 
   const plain = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
     const method = req.method ?? "GET";
@@ -112,6 +102,7 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
       return true;
     }
     if (path === "/init" && method === "POST") {
+      const { handleInit } = await import("./http/init.js");
       await handleInit(env, { runDir: options.runDir, restoreAfterSnapshot }, req, res);
       return true;
     }
@@ -120,7 +111,7 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
       return true;
     }
     if (path === "/metrics" && method === "GET") {
-      sendJson(res, 200, await metrics.sample());
+      sendJson(res, 200, await (await loadMetrics()).sample());
       return true;
     }
     if (path === "/snapshot/prepare" && method === "POST") {
@@ -132,12 +123,19 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
       return true;
     }
     if (path === "/files") {
-      if (method === "GET" || method === "HEAD") await handleFilesDownload(env, req, res);
-      else if (method === "POST" || method === "PUT") await handleFilesUpload(env, req, res);
+      const files = await import("./http/files.js");
+      if (method === "GET" || method === "HEAD") await files.handleFilesDownload(env, req, res);
+      else if (method === "POST" || method === "PUT") await files.handleFilesUpload(env, req, res);
       else sendError(res, 405, "method not allowed");
       return true;
     }
     return false;
+  };
+
+  /** Connect RPCs; false when the path names none (a 404). */
+  const rpc = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
+    if (!isRpcPath(path)) return false;
+    return (await loadServices()).handle(req, res);
   };
 
   const server = createServer(
@@ -164,7 +162,9 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
             sendJson(res, 401, { code: "unauthenticated", message: "missing or invalid access token" });
             return;
           }
-          if (!connect(req, res)) sendError(res, 404, "not found");
+          return rpc(req, res, path).then((served) => {
+            if (!served) sendError(res, 404, "not found");
+          });
         })
         .catch((err: unknown) => {
           options.log.error({ err, path }, "request failed");
@@ -200,16 +200,21 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
     env,
     server,
     tracker,
-    forwarder,
     url,
     async [Symbol.asyncDispose]() {
+      await forwarder.settled();
       forwarder.stop();
       await processes[Symbol.asyncDispose]();
-      watchers.closeAll();
+      if (services) (await services).close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** True for the URL paths of envd's Connect services (`/process.Process/Start`...). */
+function isRpcPath(path: string): boolean {
+  return path.startsWith("/process.Process/") || path.startsWith("/filesystem.Filesystem/");
 }
 
 function pathOf(url: string | undefined): string {

@@ -28,7 +28,9 @@ for (const binary of [false, true]) {
       assert.equal(entry.group, "root");
       assert.equal(entry.symlinkTarget, undefined);
       assert.ok(entry.modifiedTime);
-      assert.equal(timestampDate(entry.modifiedTime).getTime(), Math.floor((await stat(file)).mtimeMs));
+      // timestampDate rounds the nanoseconds to the nearest millisecond.
+      const { mtimeNs } = await stat(file, { bigint: true });
+      assert.equal(timestampDate(entry.modifiedTime).getTime(), Number((mtimeNs + 500_000n) / 1_000_000n));
 
       assert.equal(await codeOf(fs.stat({ path: join(t.dir, "missing") })), Code.NotFound);
       assert.equal(await codeOf(fs.stat({ path: `${t.dir}/a\0b` })), Code.InvalidArgument);

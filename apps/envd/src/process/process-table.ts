@@ -1,14 +1,15 @@
 import { accessSync, constants } from "node:fs";
-import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@wrenn/kit";
-import { type ProcessConfig, ProcessConfigSchema, type ProcessEvent } from "@wrenn/protocol/envd/process";
+import type { ProcessConfig, ProcessEvent } from "@wrenn/protocol/envd/process";
 import type { EnvdEnv } from "../env.js";
 import type { SpawnSpec } from "./child-io.js";
 import { InheritableFds } from "./fd-hygiene.js";
-import { ManagedProcess } from "./managed-process.js";
+import type { ManagedProcess } from "./managed-process.js";
 import type { Subscription } from "./output-fanout.js";
-import { prepareSpawn } from "./spawn-spec.js";
+
+// The table exists from envd's start, but spawning (ManagedProcess, Connect
+// errors, the protobuf schemas, node:child_process) is imported on the first
+// start(): envd answers /health without loading any of it.
 
 /** Tuning of a ProcessTable; the defaults suit production. */
 export interface ProcessTableOptions {
@@ -49,7 +50,11 @@ export class ProcessTable implements AsyncDisposable {
     readonly config: ProcessConfig;
     readonly tag: string | undefined;
   }): Promise<{ process: ManagedProcess; output: Subscription<ProcessEvent> }> {
-    if (this.#disposed) throw new ConnectError("envd is shutting down", Code.Unavailable);
+    const { ManagedProcess } = await import("./managed-process.js");
+    if (this.#disposed) {
+      const { Code, ConnectError } = await import("@connectrpc/connect");
+      throw new ConnectError("envd is shutting down", Code.Unavailable);
+    }
     const started = await ManagedProcess.start({
       ...opts,
       log: this.#log,
@@ -76,6 +81,11 @@ export class ProcessTable implements AsyncDisposable {
    */
   async startDetached(opts: { cmd: string; args: string[]; tag?: string; env: EnvdEnv }): Promise<number> {
     const { env } = opts;
+    const [{ create }, { ProcessConfigSchema }, { prepareSpawn }] = await Promise.all([
+      import("@bufbuild/protobuf"),
+      import("@wrenn/protocol/envd/process"),
+      import("./spawn-spec.js"),
+    ]);
     const user = env.users.lookup(env.state.defaultUser);
     const spec = await prepareSpawn(
       user,
