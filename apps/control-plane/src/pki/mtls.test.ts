@@ -68,6 +68,7 @@ async function verificationErrorFor(ca: InternalCa, host: IssuedCertificate, tls
 
 interface ClientTls {
   readonly ca: string;
+  readonly checkServerIdentity?: () => undefined;
   readonly cert?: string;
   readonly key?: string;
   readonly maxVersion?: SecureVersion;
@@ -135,6 +136,24 @@ describe("mTLS between a host certificate and the control plane client certifica
     await assert.rejects(get(server.port, tls));
     assert.deepEqual(server.peers, []);
     assert.equal(await verificationErrorFor(ca, hostCert, tls), "unverified: CERT_HAS_EXPIRED");
+  });
+
+  it("refuses another host's server certificate as a client certificate (EKU is enforced)", async () => {
+    // A compromised host must not be able to call other hosts as if it were the control plane.
+    await using server = await startAgentLikeServer(ca, hostCert);
+    const otherHost = await ca.issueHostCert({ hostId: newPublicId("host").id, address: "127.0.0.1:50051" });
+    const tls = { ca: ca.certPem, cert: otherHost.certPem, key: otherHost.keyPem };
+    await assert.rejects(get(server.port, tls));
+    assert.deepEqual(server.peers, []);
+    assert.equal(await verificationErrorFor(ca, hostCert, tls), "unverified: INVALID_PURPOSE");
+  });
+
+  it("refuses the client certificate as a server certificate", async () => {
+    await using server = await startAgentLikeServer(ca, clientCert);
+    // Name checks off, so only the chain and its purpose decide.
+    const tls = { ca: ca.certPem, cert: clientCert.certPem, key: clientCert.keyPem, checkServerIdentity: () => undefined };
+    await assert.rejects(get(server.port, tls), { code: "INVALID_PURPOSE" });
+    assert.deepEqual(server.peers, []);
   });
 
   it("refuses clients that cannot speak TLS 1.3", async () => {
