@@ -151,7 +151,12 @@ describe("mTLS between a host certificate and the control plane client certifica
   it("refuses the client certificate as a server certificate", async () => {
     await using server = await startAgentLikeServer(ca, clientCert);
     // Name checks off, so only the chain and its purpose decide.
-    const tls = { ca: ca.certPem, cert: clientCert.certPem, key: clientCert.keyPem, checkServerIdentity: () => undefined };
+    const tls = {
+      ca: ca.certPem,
+      cert: clientCert.certPem,
+      key: clientCert.keyPem,
+      checkServerIdentity: () => undefined,
+    };
     await assert.rejects(get(server.port, tls), { code: "INVALID_PURPOSE" });
     assert.deepEqual(server.peers, []);
   });
