@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import websocket from "@fastify/websocket";
+import { sharedSchemas } from "@wrenn/api-schema";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { installErrorHandler } from "./http/error-handler.js";
 import { type HttpMetrics, installMetrics } from "./http/metrics.js";
@@ -65,6 +66,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: App; metrics: Http
     serverFactory: server.factory,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.decorateRequest("principal", undefined);
+  app.decorateRequest("hostId", undefined);
+  for (const schema of sharedSchemas) app.addSchema(schema);
   app.addHook("onRequest", async (request, reply) => {
     void reply.header("x-request-id", request.id);
   });

@@ -1,4 +1,5 @@
 import swagger from "@fastify/swagger";
+import { apiTags, openApiTransform, securitySchemes } from "@wrenn/api-schema";
 import type { FastifyInstance } from "fastify";
 import { renderDocsPage } from "./docs-page.js";
 
@@ -19,14 +20,11 @@ export async function installOpenApi(app: FastifyInstance, version: string): Pro
           "Secure, disposable Linux machines (capsules) for AI agents and developers. " +
           "Authenticate with `X-API-Key: wrn_…` or `Authorization: Bearer <JWT>`.",
       },
-      components: {
-        securitySchemes: {
-          apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
-          bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
-        },
-      },
+      tags: [...apiTags],
+      components: { securitySchemes: securitySchemes as unknown as Record<string, never> },
     },
     hideUntagged: true,
+    transform: openApiTransform,
   });
   app.get("/openapi.yaml", { schema: { hide: true } }, async (_request, reply) => {
     void reply.type("application/yaml");
