@@ -1,4 +1,5 @@
 import Type, { type Static } from "typebox";
+import { annotate } from "./primitives/annotate.js";
 import { CapsuleId } from "./primitives/ids.js";
 
 /** What the catalog records for one error code. */
@@ -91,6 +92,17 @@ export const ErrorBody = Type.Object({
     { additionalProperties: true },
   ),
 });
+
+/** `$id` under which {@link ErrorBodyShared} is registered with Fastify. */
+export const ERROR_BODY_ID = "ErrorBody";
+
+/**
+ * {@link ErrorBody} with an `$id`, for `fastify.addSchema`. The catalog's error
+ * responses refer to it (`{"$ref":"ErrorBody#"}`) instead of repeating it in
+ * every route, which keeps `/openapi.yaml` small (one component instead of
+ * hundreds of copies). Register it before the routes; see `sharedSchemas`.
+ */
+export const ErrorBodyShared = annotate(ErrorBody, { $id: ERROR_BODY_ID });
 
 /** 409 of `DELETE /v1/hosts/{id}` without `force`: the host still runs these capsules. */
 export const HasActiveSandboxesErrorBody = Type.Object({

@@ -15,8 +15,10 @@ export type { Static, TSchema } from "typebox";
 
 // Errors
 export {
+  ERROR_BODY_ID,
   ERROR_CODES,
   ErrorBody,
+  ErrorBodyShared,
   type ErrorCode,
   type ErrorCodeInfo,
   errorStatus,
@@ -59,8 +61,14 @@ export {
   TemplateName,
 } from "./primitives/strings.js";
 // Route catalog
-export { type ApiOperationId, apiRouteList, apiRoutes, routeByOperationId } from "./routes/catalog.js";
-export { apiTags, openApiTransform, securitySchemes } from "./routes/openapi.js";
+export {
+  type ApiOperationId,
+  apiRouteList,
+  apiRoutes,
+  routeByOperationId,
+  sharedSchemas,
+} from "./routes/catalog.js";
+export { apiTags, openApiRefResolver, openApiTransform, securitySchemes } from "./routes/openapi.js";
 export {
   type ApiRoute,
   type ApiRoutes,

@@ -85,3 +85,14 @@ export function openApiTransform<TInput extends { readonly schema?: unknown; rea
   content["multipart/form-data"] = { schema: multipartSchema(route.multipart) };
   return { schema: { ...schema, body: { content } }, url: input.url };
 }
+
+/**
+ * `refResolver` option for `@fastify/swagger`: names the OpenAPI components
+ * of shared schemas after their `$id` (`#/components/schemas/ErrorBody`)
+ * instead of the default `def-0`, `def-1`, …
+ */
+export const openApiRefResolver = {
+  buildLocalReference(json: Readonly<Record<string, unknown>>, _baseUri: unknown, _fragment: string, index: number) {
+    return typeof json["$id"] === "string" ? json["$id"] : `def-${index}`;
+  },
+};

@@ -5,8 +5,8 @@
  * the OpenAPI fields `@fastify/swagger` reads (`operationId`, `tags`,
  * `summary`, `description`, `security`). The control plane passes it as is.
  */
-import type { TObject, TSchema } from "typebox";
-import { ErrorBody } from "../error-codes.js";
+import Type, { type TObject, type TSchema } from "typebox";
+import { ERROR_BODY_ID, type ErrorBody } from "../error-codes.js";
 import { annotate } from "../primitives/annotate.js";
 
 /** HTTP methods used by the API. */
@@ -179,6 +179,11 @@ function standardErrors(definition: RouteDefinition): number[] {
   return statuses;
 }
 
+/** An error response: a reference to the shared {@link ErrorBody} schema (see `sharedSchemas`). */
+function errorResponse(description: string): TSchema {
+  return Type.Unsafe<ErrorBody>({ $ref: `${ERROR_BODY_ID}#`, description });
+}
+
 function describeResponse(status: number, schema: ResponseSchema): ResponseSchema {
   if ("description" in schema && typeof schema.description === "string") return schema;
   const description = REASONS[status] ?? `HTTP ${status}`;
@@ -192,7 +197,7 @@ function buildRoute(operationId: string, definition: RouteDefinition): ApiRoute 
     response[Number(status)] = describeResponse(Number(status), schema);
   }
   for (const status of [...standardErrors(definition), ...(definition.errors ?? [])]) {
-    response[status] ??= annotate(ErrorBody, { description: REASONS[status] ?? `HTTP ${status}` });
+    response[status] ??= errorResponse(REASONS[status] ?? `HTTP ${status}`);
   }
   const { errors: _errors, platformTeam, schema, ...rest } = definition;
   // Not frozen: Fastify marks and normalises the schema objects it is given.

@@ -33,7 +33,7 @@ export const AuditLogEntry = Type.Object({
   created_at: DateTime,
 });
 
-const FilterValues = Type.Array(Type.String({ pattern: "^[a-z_,]{1,256}$" }), {
+const FilterValues = Type.Array(Type.String({ pattern: "^[a-z_,]{1,256}$", examples: ["sandbox", "team,member"] }), {
   maxItems: LIMITS.auditFilterMaxItems,
   description: "Repeat the parameter or separate values with commas.",
 });

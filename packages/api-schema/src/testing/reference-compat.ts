@@ -9,6 +9,7 @@ import { generateExamples } from "./example-generator.js";
 import { compileCheck, createAjv } from "./json-validator.js";
 import { ReferenceOpenApi, type ReferenceOperation } from "./reference-openapi.js";
 import { missingProperties, ourSchemaAt, referenceExamples, referenceRequired } from "./schema-walk.js";
+import { inlineSharedRefs } from "./shared-refs.js";
 
 type JsonObject = Readonly<Record<string, unknown>>;
 
@@ -48,7 +49,7 @@ function jsonSchemaOf(schema: unknown): JsonObject | undefined {
   if (isMedia(schema as ResponseSchema)) {
     return (schema as MediaSchemas).content["application/json"]?.schema as JsonObject | undefined;
   }
-  return schema as JsonObject;
+  return inlineSharedRefs(schema as JsonObject);
 }
 
 const indexPattern = /\/\d+(?=\/|$)/g;
