@@ -3,8 +3,6 @@
  * command line, the agent, signals. Exit status: 0 after a graceful stop (SIGTERM, SIGINT,
  * Terminate, host deleted), 2 for bad configuration, 1 when the agent cannot start.
  */
-import { pino } from "pino";
-import { startAgent } from "./agent/agent.js";
 import { ConfigError, loadConfig } from "./config.js";
 
 async function main(): Promise<number> {
@@ -21,6 +19,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const { config } = loaded;
+  // Loaded only now: --help and configuration errors answer without loading the agent.
+  const [{ pino }, { startAgent }] = await Promise.all([import("pino"), import("./agent/agent.js")]);
   const log = pino({
     level: config.logLevel,
     base: { svc: "host-agent" },
