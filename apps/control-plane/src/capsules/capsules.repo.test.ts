@@ -64,7 +64,7 @@ for (const backend of databaseBackends) {
       assert.deepEqual(running?.metadata, { kernel_version: "6.1" });
       const resumed = await capsules.markRunning(id, { hostIp: "10.11.0.8" });
       assert.deepEqual(resumed?.metadata, { kernel_version: "6.1" }, "metadata kept when not given");
-      assert.ok(resumed && resumed.startedAt && resumed.startedAt > startedAt);
+      assert.ok(resumed?.startedAt && resumed.startedAt > startedAt);
       assert.equal(await capsules.markRunning(randomUUID(), { hostIp: "x" }), undefined);
     });
 
