@@ -108,7 +108,9 @@ export const ErrorBodyShared = annotate(ErrorBody, { $id: ERROR_BODY_ID });
 export const HasActiveSandboxesErrorBody = Type.Object({
   error: Type.Object(
     {
-      code: Type.Literal("has_active_sandboxes"),
+      // An enum, not a literal: fast-json-stringify writes a `const` as the
+      // constant whatever the value, which would disguise any other 409.
+      code: Type.Enum(["has_active_sandboxes"]),
       message: Type.String({ examples: ["host has active capsules"] }),
       sandbox_ids: Type.Array(CapsuleId),
     },

@@ -59,6 +59,13 @@ describe("route catalog vs the reference OpenAPI document", () => {
     assert.deepEqual(stale, [], "listed deviations that no longer occur: remove them");
   });
 
+  it("explains where the reference document belongs when it is missing", () => {
+    assert.throws(
+      () => new ReferenceOpenApi("/nonexistent/shared/reference/wrenn-openapi.yaml"),
+      /not found at \/nonexistent.*shared\/reference\/wrenn-openapi\.yaml in the directory that contains the repository/s,
+    );
+  });
+
   it("knows which reference responses cannot be compared", () => {
     const dangling = new Set<string>();
     for (const operation of reference.operations) {
