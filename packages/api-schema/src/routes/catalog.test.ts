@@ -153,6 +153,30 @@ describe("route catalog", () => {
     assert.ok(instances > 500, `only ${instances} instances generated`);
   });
 
+  it("bounds every string, array and map a client sends", () => {
+    const unbounded: string[] = [];
+    const visit = (node: unknown, path: string): void => {
+      if (typeof node !== "object" || node === null) return;
+      const schema = node as Record<string, unknown>;
+      const fixed = "const" in schema || "enum" in schema;
+      if (schema["type"] === "string" && !fixed && schema["maxLength"] === undefined) {
+        if (schema["format"] !== "date" && schema["format"] !== "date-time") unbounded.push(path);
+      }
+      if (schema["type"] === "array" && schema["maxItems"] === undefined) unbounded.push(path);
+      if (schema["patternProperties"] !== undefined && schema["maxProperties"] === undefined) unbounded.push(path);
+      for (const [key, child] of Object.entries(schema)) {
+        if (key !== "examples" && key !== "default") visit(child, `${path}/${key}`);
+      }
+    };
+    for (const route of apiRouteList) {
+      const { params, querystring, body } = route.schema;
+      visit({ params, querystring, body }, route.operationId);
+      visit(route.multipart?.fields, `${route.operationId}/multipart`);
+      visit(route.websocket?.client, `${route.operationId}/ws`);
+    }
+    assert.deepEqual(unbounded, []);
+  });
+
   it("documents multipart bodies for OpenAPI without touching the validation schema", () => {
     const upload = apiRoutes.uploadFile;
     const transformed = openApiTransform({ schema: upload.schema, url: upload.url });

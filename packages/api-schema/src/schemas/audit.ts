@@ -33,10 +33,13 @@ export const AuditLogEntry = Type.Object({
   created_at: DateTime,
 });
 
-const FilterValues = Type.Array(Type.String({ pattern: "^[a-z_,]{1,256}$", examples: ["sandbox", "team,member"] }), {
-  maxItems: LIMITS.auditFilterMaxItems,
-  description: "Repeat the parameter or separate values with commas.",
-});
+const FilterValues = Type.Array(
+  Type.String({ pattern: "^[a-z_,]{1,256}$", maxLength: 256, examples: ["sandbox", "team,member"] }),
+  {
+    maxItems: LIMITS.auditFilterMaxItems,
+    description: "Repeat the parameter or separate values with commas.",
+  },
+);
 
 /**
  * `GET /v1/audit-logs` and `GET /v1/admin/audit-logs` query: keyset paging,

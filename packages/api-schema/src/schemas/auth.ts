@@ -17,7 +17,7 @@ export const OAuthProviderName = Type.Union([Type.Literal("github")], { descript
  * the reference did, not 400.
  */
 export const OAuthProviderParams = Type.Object({
-  provider: Type.String({ pattern: "^[a-z0-9-]{1,32}$", examples: ["github"] }),
+  provider: Type.String({ pattern: "^[a-z0-9-]{1,32}$", maxLength: 32, examples: ["github"] }),
 });
 
 /** `POST /v1/auth/signup`. */
