@@ -45,12 +45,17 @@ const bundle = await build({
   define: { "import.meta.url": "__envdModuleUrl" },
   logLevel: "warning",
 });
-const code = bundle.outputFiles.find((f) => f.path.endsWith(".cjs"))?.text;
+const bundled = bundle.outputFiles.find((f) => f.path.endsWith(".cjs"))?.text;
 const map = bundle.outputFiles.find((f) => f.path.endsWith(".map"))?.text;
-if (code === undefined || map === undefined) throw new Error("esbuild produced no bundle");
+if (bundled === undefined || map === undefined) throw new Error("esbuild produced no bundle");
+// A vm.Script compiled with a code cache loses its dynamic-import callback
+// (import() then throws ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so import()
+// of an external ES module (fs-xattr) goes through the loader's own import().
+const code = bundled.replaceAll('import("fs-xattr")', '__envdImport("fs-xattr")');
+if (/(?<![\w$.])import\(/.test(code)) throw new Error("the bundle has an import() the loader does not route");
 // The source V8 compiles, and the code cache is keyed to: keep it byte-identical
 // between the training run and the final file.
-const inner = `(function (require, __envdModuleUrl) {"use strict";${code}\n})`;
+const inner = `(function (require, __envdModuleUrl, __envdImport) {"use strict";${code}\n})`;
 
 await writeFile(join(dist, "envd.bundle.cjs.map"), map);
 await writeFile(outfile, loaderSource(inner, ""));
@@ -63,14 +68,12 @@ function loaderSource(source, cacheBase64) {
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { constants, Script } from "node:vm";
+import { Script } from "node:vm";
 const source = ${JSON.stringify(source)};
 const codeCache = ${JSON.stringify(cacheBase64)};
 const script = new Script(source, {
   filename: fileURLToPath(import.meta.url),
   cachedData: codeCache === "" ? undefined : Buffer.from(codeCache, "base64"),
-  // import() inside the bundle (fs-xattr, an ES module) resolves like an import from this file.
-  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
 });
 if (process.env.WRENN_ENVD_CODE_CACHE_CHECK === "1") {
   process.stderr.write("code cache " + (codeCache === "" ? "absent" : script.cachedDataRejected ? "rejected" : "accepted") + "\\n");
@@ -84,7 +87,8 @@ if (trainingOutput) {
     process.kill(process.pid, "SIGTERM");
   });
 }
-script.runInThisContext()(createRequire(import.meta.url), import.meta.url);
+// require and import() of the externals (node-pty, fs-xattr) resolve next to this file.
+script.runInThisContext()(createRequire(import.meta.url), import.meta.url, (specifier) => import(specifier));
 `;
 }
 

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Process } from "@wrenn/protocol/envd/process";
+import { processCpuMs } from "../lib/cpu-time.js";
 import { summarize, timeRuns } from "../lib/stats.js";
 import { fmt, type Row } from "../lib/table.js";
 
@@ -33,15 +34,26 @@ async function runViaEnvd(
   return bytes;
 }
 
-/** Exec round trip of `true` and output throughput, each next to direct spawning from Node. */
-export async function benchExec(baseUrl: string, runs: number): Promise<Row[]> {
+/** Runs `true` once through envd at `baseUrl` (binary Connect), e.g. to time the first command. */
+export async function execOnce(baseUrl: string): Promise<void> {
+  const client = createClient(Process, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }));
+  await runViaEnvd(client, "true", []);
+}
+
+/**
+ * Exec round trip of `true` and output throughput, each next to direct
+ * spawning from Node; with `envdPid`, also envd's CPU time per command.
+ */
+export async function benchExec(baseUrl: string, runs: number, envdPid?: number): Promise<Row[]> {
   const binary = createClient(Process, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }));
   const json = createClient(Process, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }));
   // A capsule's envd is long-lived: measure it warmed up (JIT-compiled hot
   // paths), as a user's second and later commands see it.
   const warmup = Math.min(100, runs);
   const floor = summarize(await timeRuns(runs, () => spawnAndWait("true", []), warmup));
+  const cpuBefore = envdPid === undefined ? Number.NaN : await processCpuMs(envdPid);
   const viaBinary = summarize(await timeRuns(runs, () => runViaEnvd(binary, "true", []), warmup));
+  const cpuPerExec = envdPid === undefined ? Number.NaN : ((await processCpuMs(envdPid)) - cpuBefore) / (runs + warmup);
   const viaJson = summarize(await timeRuns(runs, () => runViaEnvd(json, "true", []), warmup));
 
   const size = 512 * 1024 * 1024;
@@ -65,6 +77,7 @@ export async function benchExec(baseUrl: string, runs: number): Promise<Row[]> {
       verdict: ok(viaBinary.median, 5),
     },
     { metric: "exec `true` round trip, p99 (binary)", value: fmt(viaBinary.p99, "ms"), floor: fmt(floor.p99, "ms") },
+    { metric: "envd CPU time per exec (binary)", value: fmt(cpuPerExec, "ms") },
     {
       metric: "exec `true` round trip, median (JSON, as the e2b SDK)",
       value: fmt(viaJson.median, "ms"),

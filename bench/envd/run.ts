@@ -29,7 +29,7 @@ try {
   let exec: Awaited<ReturnType<typeof benchExec>>;
   {
     await using envd = await spawnEnvd(["--log-level", "warn"]);
-    exec = await benchExec(envd.url, quick ? 50 : 300);
+    exec = await benchExec(envd.url, quick ? 50 : 300, envd.pid);
   }
   // A fresh envd for transfers: its RSS is then what the transfers cost, not
   // what the 512 MiB output stream above left for the garbage collector.
@@ -40,6 +40,7 @@ try {
     total: quick ? 128 * 1048576 : 1024 * 1048576,
     repeats: quick ? 1 : 3,
     rss: envd.rss,
+    pid: envd.pid,
   });
   process.stdout.write(
     renderTable(

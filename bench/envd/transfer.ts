@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { withPeakRss } from "../../apps/envd/src/testing/peak-rss.js";
+import { processCpuMs } from "../lib/cpu-time.js";
 import { fmt, type Row } from "../lib/table.js";
 import { curlDownload, curlUpload, withTcpFloorServer } from "./curl-transfers.js";
 
@@ -17,6 +18,8 @@ export async function benchTransfer(opts: {
   dir: string;
   total: number;
   rss: () => Promise<number>;
+  /** envd's pid, for its CPU time per GiB (steadier than throughput on a shared machine). */
+  pid?: number;
 }): Promise<Row[]> {
   const { baseUrl, dir, total, rss } = opts;
   const source = join(dir, "source.bin");
@@ -25,15 +28,19 @@ export async function benchTransfer(opts: {
 
   // Best of `repeats`: this machine's steal time makes single runs noisy,
   // and the best run is the one least disturbed by neighbours.
+  const cpu = async () => (opts.pid === undefined ? Number.NaN : await processCpuMs(opts.pid));
   const best = async (fn: () => Promise<number>, sample?: () => Promise<number>) => {
     let peak = 0;
     let value = 0;
+    let cpuMs = Number.POSITIVE_INFINITY;
     for (let i = 0; i < opts.repeats; i++) {
+      const before = await cpu();
       const run = await withPeakRss(sample ?? (async () => 0), fn);
+      cpuMs = Math.min(cpuMs, (await cpu()) - before);
       value = Math.max(value, run.value);
       peak = Math.max(peak, run.peak);
     }
-    return { value, peak };
+    return { value, peak, cpuMs };
   };
   const floor = await withTcpFloorServer(total, async (floorUrl) => ({
     upload: (await best(() => curlUpload(floorUrl, source))).value,
@@ -64,6 +71,10 @@ export async function benchTransfer(opts: {
       ratio: pct(down.value, floor.download),
       target: ">= 50%",
       verdict: down.value / floor.download >= 0.5 ? "ok" : "MISS",
+    },
+    {
+      metric: "envd CPU time per GiB, upload / download (least of runs)",
+      value: `${fmt(up.cpuMs / (total / 1073741824), "ms", 0)} / ${fmt(down.cpuMs / (total / 1073741824), "ms", 0)}`,
     },
     {
       metric: "envd peak RSS during upload",

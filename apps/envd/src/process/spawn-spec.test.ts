@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -32,6 +32,17 @@ test("findExecutable follows PATH like execvp and resolves relative paths agains
     assert.equal(await findExecutable("tool", ":/bin", dir), join(dir, "tool"), "an empty PATH entry is the cwd");
     await assert.rejects(findExecutable("data", dir, "/"), /'data' not found in PATH/);
     await assert.rejects(findExecutable(dir, "", "/"), /not found or not executable/);
+    // Probed concurrently, but the first PATH entry that has it still wins.
+    const later = join(dir, "later");
+    await mkdir(later);
+    await writeFile(join(later, "tool"), "#!/bin/sh\n");
+    await chmod(join(later, "tool"), 0o755);
+    assert.equal(await findExecutable("tool", `/nonexistent:${dir}:${later}`, "/"), join(dir, "tool"));
+    assert.equal(await findExecutable("tool", `${later}:${dir}`, "/"), join(later, "tool"));
+    // A directory of that name earlier in PATH is skipped, as execvp skips it.
+    await mkdir(join(dir, "sub"));
+    await mkdir(join(dir, "sub", "tool"));
+    assert.equal(await findExecutable("tool", `${join(dir, "sub")}:${later}`, "/"), join(later, "tool"));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
