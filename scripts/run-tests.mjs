@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 
-const roots = ["packages", "apps", "bench"];
+const roots = ["packages", "apps", "bench", "e2e"];
 const skipDirs = new Set(["node_modules", "dist", "gen"]);
 
 function collect(dir, out) {

@@ -1,5 +1,5 @@
 import swagger from "@fastify/swagger";
-import { apiTags, openApiTransform, securitySchemes } from "@wrenn/api-schema";
+import { apiTags, openApiRefResolver, openApiTransform, securitySchemes } from "@wrenn/api-schema";
 import type { FastifyInstance } from "fastify";
 import { renderDocsPage } from "./docs-page.js";
 
@@ -25,6 +25,7 @@ export async function installOpenApi(app: FastifyInstance, version: string): Pro
     },
     hideUntagged: true,
     transform: openApiTransform,
+    refResolver: openApiRefResolver,
   });
   app.get("/openapi.yaml", { schema: { hide: true } }, async (_request, reply) => {
     void reply.type("application/yaml");

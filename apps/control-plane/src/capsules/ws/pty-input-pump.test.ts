@@ -21,11 +21,12 @@ function slowSink(delayMs: number) {
   return { sink, calls };
 }
 const bytes = (s: string) => Buffer.from(s);
+const failOnError = (err: unknown): void => assert.fail(`unexpected error: ${String(err)}`);
 
 describe("PtyInputPump", () => {
   test("joins keystrokes typed while an RPC is in flight into one RPC", async () => {
     const { sink, calls } = slowSink(20);
-    const pump = new PtyInputPump({ sink, onBackpressure: () => undefined, onError: assert.fail });
+    const pump = new PtyInputPump({ sink, onBackpressure: () => undefined, onError: failOnError });
     for (const ch of "hello world") pump.push({ type: "input", data: bytes(ch) });
     await pump.flushed();
     assert.deepEqual(calls, ["input:h", "input:ello world"]);
@@ -33,7 +34,7 @@ describe("PtyInputPump", () => {
 
   test("keeps resize and kill in order between inputs (none dropped)", async () => {
     const { sink, calls } = slowSink(10);
-    const pump = new PtyInputPump({ sink, onBackpressure: () => undefined, onError: assert.fail });
+    const pump = new PtyInputPump({ sink, onBackpressure: () => undefined, onError: failOnError });
     pump.push({ type: "input", data: bytes("a") });
     pump.push({ type: "input", data: bytes("b") });
     pump.push({ type: "resize", cols: 100, rows: 30 });
@@ -49,7 +50,7 @@ describe("PtyInputPump", () => {
     const pump = new PtyInputPump({
       sink,
       onBackpressure: (p) => events.push(p),
-      onError: assert.fail,
+      onError: failOnError,
       highWaterBytes: 1000,
       maxBatchBytes: 300,
     });
@@ -101,7 +102,7 @@ describe("PtyInputPump", () => {
     const pump = new PtyInputPump({
       sink,
       onBackpressure: () => undefined,
-      onError: assert.fail,
+      onError: failOnError,
       rpcTimeoutMs: 60_000,
     });
     pump.push({ type: "input", data: bytes("a") });

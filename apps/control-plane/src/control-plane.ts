@@ -1,0 +1,88 @@
+import type { Logger } from "@wrenn/kit";
+import type { FastifyBaseLogger } from "fastify";
+import { createApiKeysRepo } from "./api-keys/api-keys.repo.js";
+import { type App, buildApp, type RouteModule } from "./app.js";
+import type { AuditSink } from "./audit/audit-sink.js";
+import { JwtCodec } from "./auth/jwt.js";
+import { createCapsuleService } from "./capsules/capsule.service.js";
+import { createCapsuleAccess } from "./capsules/capsule-access.js";
+import { createCapsuleExecService } from "./capsules/capsule-exec.service.js";
+import { createCapsulesRepo } from "./capsules/capsules.repo.js";
+import { capsuleRoutes } from "./capsules/capsules.routes.js";
+import type { Config } from "./config.js";
+import type { Database } from "./db/database.js";
+import { fileRoutes } from "./files/files.routes.js";
+import { createFilesService } from "./files/files.service.js";
+import type { HostClientPool } from "./hosts/host-client-pool.js";
+import { createHostsRepo } from "./hosts/hosts.repo.js";
+import { createAuthenticator } from "./http/auth.js";
+import { parsePublicId } from "./ids/public-id.js";
+import { SandboxProxy } from "./proxy/sandbox-proxy.js";
+import { createTeamsRepo } from "./teams/teams.repo.js";
+import { createTemplatesRepo } from "./templates/templates.repo.js";
+import { createUsersRepo } from "./users/users.repo.js";
+
+/** What {@link createControlPlane} is built from; `main.ts` makes the real ones, tests their own. */
+export interface ControlPlaneDeps {
+  readonly config: Pick<Config, "jwtSecret" | "domain">;
+  readonly db: Database;
+  /** Fastify's logger (pino); services get children of it. */
+  readonly logger: FastifyBaseLogger;
+  readonly version: string;
+  readonly pool: HostClientPool;
+  readonly audit: AuditSink;
+}
+
+/** The control plane's HTTP app and the parts tests and `main.ts` reach into. */
+export interface ControlPlane {
+  readonly app: App;
+  readonly jwt: JwtCodec;
+  readonly proxy: SandboxProxy;
+}
+
+/**
+ * Wires repositories, services and route modules into one app (the
+ * composition root shared by `main.ts` and the end-to-end tests). It does not
+ * listen and owns none of its dependencies' lifetimes.
+ */
+export async function createControlPlane(deps: ControlPlaneDeps): Promise<ControlPlane> {
+  const { db, pool } = deps;
+  const log = deps.logger as unknown as Logger;
+  const users = createUsersRepo(db);
+  const teams = createTeamsRepo(db);
+  const apiKeys = createApiKeysRepo(db);
+  const hosts = createHostsRepo(db);
+  const templates = createTemplatesRepo(db);
+  const capsules = createCapsulesRepo(db);
+
+  const jwt = new JwtCodec({ secret: deps.config.jwtSecret });
+  const auth = createAuthenticator({ jwt, users, teams, apiKeys });
+  const access = createCapsuleAccess({ capsules, hosts, pool });
+
+  const proxy = new SandboxProxy({
+    domain: deps.config.domain,
+    lookup: async (publicId) => {
+      const parsed = parsePublicId("capsule", publicId);
+      return parsed.ok ? capsules.getProxyTarget(parsed.uuid) : undefined;
+    },
+    agent: () => ({ agent: pool.proxyAgent(), scheme: pool.scheme }),
+    log: log.child({ component: "sandbox-proxy" }),
+  });
+
+  const capsuleService = createCapsuleService({
+    capsules,
+    templates,
+    teams,
+    hosts,
+    access,
+    audit: deps.audit,
+    log: log.child({ component: "capsules" }),
+    onUnreachable: (id) => proxy.cache.evict(id),
+  });
+  const routes: RouteModule[] = [
+    capsuleRoutes({ auth, capsules: capsuleService, exec: createCapsuleExecService({ access, capsules }) }),
+    fileRoutes({ auth, files: createFilesService({ access }) }),
+  ];
+  const { app } = await buildApp({ version: deps.version, logger: deps.logger, routes, intercept: proxy });
+  return { app, jwt, proxy };
+}

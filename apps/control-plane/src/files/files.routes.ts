@@ -1,0 +1,74 @@
+import { Readable } from "node:stream";
+import { apiRoutes, LIMITS } from "@wrenn/api-schema";
+import type { FastifyReply } from "fastify";
+import type { RouteModule } from "../app.js";
+import type { Authenticator } from "../http/auth.js";
+import { principalOf, routeOptions } from "../http/route-options.js";
+import type { FilesService } from "./files.service.js";
+import { readUpload } from "./multipart-upload.js";
+
+/** File routes of running capsules. Uploads and downloads stream in constant memory. */
+export function fileRoutes(deps: { readonly auth: Authenticator; readonly files: FilesService }): RouteModule {
+  const { auth, files } = deps;
+  return (app) => {
+    // Multipart bodies stay unread until the handler streams them.
+    app.addContentTypeParser("multipart/form-data", (_req, _payload, done) => done(null, undefined));
+
+    for (const [route, maxBytes, fieldsFirst] of [
+      [apiRoutes.uploadFile, LIMITS.uploadMaxBytes, false],
+      [apiRoutes.streamUploadFile, undefined, true],
+    ] as const) {
+      app.route({
+        ...routeOptions(route, auth),
+        // Uploads are limited by the multipart reader, not Fastify's JSON body limit.
+        bodyLimit: Number.MAX_SAFE_INTEGER,
+        handler: async (req, reply) => {
+          const principal = principalOf(req);
+          await readUpload(req.raw, {
+            maxBytes,
+            fieldsFirst,
+            consume: ({ path, content }) => files.write(principal, req.params.id, path, content),
+          });
+          return reply.code(204).send(null);
+        },
+      });
+    }
+
+    for (const route of [apiRoutes.downloadFile, apiRoutes.streamDownloadFile]) {
+      app.route({
+        ...routeOptions(route, auth),
+        handler: async (req, reply) => {
+          const abort = new AbortController();
+          // The client hanging up mid-download stops the agent's stream too.
+          reply.raw.on("close", () => {
+            if (!reply.raw.writableFinished) abort.abort();
+          });
+          const stream = await files.read(principalOf(req), req.params.id, req.body.path, abort.signal);
+          return sendStream(reply, stream);
+        },
+      });
+    }
+
+    app.route({
+      ...routeOptions(apiRoutes.listDir, auth),
+      handler: async (req) => files.list(principalOf(req), req.params.id, req.body.path, req.body.depth ?? 1),
+    });
+    app.route({
+      ...routeOptions(apiRoutes.makeDir, auth),
+      handler: async (req) => files.mkdir(principalOf(req), req.params.id, req.body.path),
+    });
+    app.route({
+      ...routeOptions(apiRoutes.removePath, auth),
+      handler: async (req, reply) => {
+        await files.remove(principalOf(req), req.params.id, req.body.path);
+        return reply.code(204).send(null);
+      },
+    });
+  };
+}
+
+/** Writes an octet stream with back-pressure; a failure mid-stream aborts the response. */
+async function sendStream(reply: FastifyReply, stream: AsyncIterable<Uint8Array>): Promise<FastifyReply> {
+  reply.type("application/octet-stream");
+  return reply.send(Readable.from(stream, { objectMode: false }));
+}
