@@ -98,5 +98,21 @@ for (const backend of databaseBackends) {
       assert.equal(await keys.deleteByTeam(other.id), 1);
       assert.equal((await keys.listByTeamWithCreator(other.id)).length, 0);
     });
+
+    test("getForTeam is scoped to the team; deleteByCreatorInTeam leaves other teams' keys", async () => {
+      const keys = createApiKeysRepo(db);
+      const user = await createTestUser(db);
+      const team = await createTestTeam(db, { ownerId: user.id });
+      const other = await createTestTeam(db);
+      const mine = await keys.insert(newKey(team.id, user.id));
+      const elsewhere = await keys.insert(newKey(other.id, user.id));
+      const colleague = await keys.insert(newKey(team.id, null));
+      assert.deepEqual(await keys.getForTeam(team.id, mine.id), mine);
+      assert.equal(await keys.getForTeam(other.id, mine.id), undefined);
+      assert.equal(await keys.deleteByCreatorInTeam(team.id, user.id), 1);
+      assert.equal(await keys.getForTeam(team.id, mine.id), undefined);
+      assert.ok(await keys.getForTeam(other.id, elsewhere.id));
+      assert.ok(await keys.getForTeam(team.id, colleague.id));
+    });
   });
 }

@@ -63,6 +63,16 @@ export function createApiKeysRepo(db: Queryable) {
       );
     },
 
+    /** The team's key with this id (revocation checks who created it). */
+    async getForTeam(teamId: string, id: string): Promise<ApiKey | undefined> {
+      return firstRow(
+        await db.query<ApiKey>(`SELECT ${COLUMNS} FROM team_api_keys k WHERE k.id = $1 AND k.team_id = $2`, [
+          id,
+          teamId,
+        ]),
+      );
+    },
+
     /** Records a use now, unless one was recorded within the last minute. */
     async touchLastUsed(id: string): Promise<void> {
       await db.query(
@@ -92,6 +102,15 @@ export function createApiKeysRepo(db: Queryable) {
     /** Deletes every key a user created (user disabled or deleted); returns how many. */
     async deleteByCreator(userId: string): Promise<number> {
       return (await db.query("DELETE FROM team_api_keys WHERE created_by = $1", [userId])).rowCount;
+    },
+
+    /** Deletes the keys a user created for one team (the user left or was removed); returns how many. */
+    async deleteByCreatorInTeam(teamId: string, userId: string): Promise<number> {
+      const result = await db.query("DELETE FROM team_api_keys WHERE team_id = $1 AND created_by = $2", [
+        teamId,
+        userId,
+      ]);
+      return result.rowCount;
     },
 
     /** Deletes every key of a team (team deleted); returns how many. */

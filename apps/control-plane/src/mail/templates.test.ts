@@ -88,6 +88,10 @@ describe("email templates", () => {
       /expires in 1 hour\./,
     );
     assert.match(
+      activationEmail({ ...who, activationUrl: "https://a.test/", expiresInMinutes: 30 }).message,
+      /expires in 30 minutes\./,
+    );
+    assert.match(
       passwordResetEmail({ ...who, resetUrl: "https://a.test/", expiresInMinutes: 30 }).message,
       /30 minutes/,
     );

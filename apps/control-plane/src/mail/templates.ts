@@ -14,16 +14,28 @@ export interface Recipient {
   readonly name: string;
 }
 
-/** After signup: the link that activates the account. */
+/**
+ * After signup: the link that activates the account. The expiry is stated in
+ * minutes when `expiresInMinutes` is given (it wins over `expiresInHours`).
+ */
 export function activationEmail(
-  input: Recipient & { readonly activationUrl: string; readonly expiresInHours?: number },
+  input: Recipient & {
+    readonly activationUrl: string;
+    readonly expiresInHours?: number;
+    readonly expiresInMinutes?: number;
+  },
 ): MailMessage {
   const hours = input.expiresInHours ?? 24;
+  const minutes = input.expiresInMinutes;
+  const expiry =
+    minutes === undefined
+      ? `${hours} ${hours === 1 ? "hour" : "hours"}`
+      : `${minutes} ${minutes === 1 ? "minute" : "minutes"}`;
   return {
     to: input.to,
     recipientName: input.name,
     subject: "Activate your Wrenn account",
-    message: `Welcome to Wrenn! Confirm your email address to activate your account.\n\nThe link expires in ${hours} ${hours === 1 ? "hour" : "hours"}. If you did not sign up, ignore this email.`,
+    message: `Welcome to Wrenn! Confirm your email address to activate your account.\n\nThe link expires in ${expiry}. If you did not sign up, ignore this email.`,
     button: { text: "Activate account", url: input.activationUrl },
   };
 }

@@ -111,6 +111,14 @@ for (const backend of databaseBackends) {
       assert.equal(await teams.rename(team.id, "x"), false);
       assert.equal(await teams.enableByoc(team.id), false);
       assert.equal(await teams.softDelete(PLATFORM_TEAM_ID), false);
+      // The deleted team no longer holds the owner's one default slot.
+      const next = await teams.insertWithOwner({
+        name: "Next",
+        slug: `n-${uniqueTag()}`,
+        ownerId: owner.id,
+        isDefault: true,
+      });
+      assert.equal((await teams.getDefaultForUser(owner.id))?.id, next.id);
     });
 
     test("BYOC is switched on, once", async () => {

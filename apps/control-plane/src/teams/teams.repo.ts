@@ -98,13 +98,20 @@ export function createTeamsRepo(db: Queryable) {
       return result.rowCount === 1;
     },
 
-    /** Marks a live team deleted. The platform team cannot be deleted. */
+    /**
+     * Marks a live team deleted. The platform team cannot be deleted. The team
+     * stops being anyone's default in the same statement: the memberships
+     * stay, and a default flag left on one would keep its user from ever
+     * getting a new default team (one default per user, by unique index).
+     */
     async softDelete(id: string): Promise<boolean> {
-      const result = await db.query(
-        "UPDATE teams SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL AND id <> $2",
+      const result = await db.query<{ n: number }>(
+        `WITH t AS (UPDATE teams SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL AND id <> $2 RETURNING id),
+              d AS (UPDATE users_teams SET is_default = false WHERE team_id IN (SELECT id FROM t) AND is_default)
+         SELECT count(*) AS n FROM t`,
         [id, PLATFORM_TEAM_ID],
       );
-      return result.rowCount === 1;
+      return onlyRow(result).n === 1;
     },
 
     /** The user's live teams with their role, in the order they joined. */

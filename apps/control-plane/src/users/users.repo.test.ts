@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createApiKeysRepo } from "../api-keys/api-keys.repo.js";
 import { isUniqueViolation } from "../db/database-error.js";
+import { createTeamsRepo } from "../teams/teams.repo.js";
 import { databaseBackends, type TestDatabase } from "../testing/databases.js";
 import { createTestTeam, createTestUser, uniqueEmail, uniqueTag } from "../testing/repo-fixtures.js";
 import { createOAuthProvidersRepo } from "./oauth-providers.repo.js";
@@ -163,6 +164,44 @@ for (const backend of databaseBackends) {
       const hostRow = await db.query("SELECT 1 FROM hosts WHERE id = $1 AND created_by IS NULL", [hostId]);
       assert.equal(hostRow.rowCount, 1);
       assert.equal(await users.hardDelete(user.id), false);
+    });
+
+    test("the only active user can be made admin; not once another user is active", async () => {
+      // A database of its own: the rule depends on every user in it.
+      await using fresh = await backend.open();
+      const users = createUsersRepo(fresh);
+      const pending = await createTestUser(fresh, { status: "inactive" });
+      const first = await createTestUser(fresh);
+      assert.equal(await users.grantAdminIfOnlyActiveUser(pending.id), false, "not active");
+      assert.equal(await users.grantAdminIfOnlyActiveUser(first.id), true);
+      assert.equal((await users.getById(first.id))?.isAdmin, true);
+      const second = await createTestUser(fresh);
+      assert.equal(await users.grantAdminIfOnlyActiveUser(second.id), false);
+      assert.equal((await users.getById(second.id))?.isAdmin, false);
+    });
+
+    test("the visible search returns teammates by prefix and strangers only by exact address", async () => {
+      const users = createUsersRepo(db);
+      const teams = createTeamsRepo(db);
+      const tag = uniqueTag();
+      const caller = await users.insert({ email: `caller.${tag}@x.io` });
+      const mate = await users.insert({ email: `m_te.${tag}@x.io` });
+      const stranger = await users.insert({ email: `mate.${tag}@x.io` });
+      const formerMate = await users.insert({ email: `mat.${tag}@y.io` });
+      const pendingStranger = await users.insert({ email: `pend.${tag}@x.io`, status: "inactive" });
+      const team = await createTestTeam(db, { ownerId: caller.id });
+      await teams.addMember({ teamId: team.id, userId: mate.id, role: "member" });
+      const gone = await createTestTeam(db, { ownerId: caller.id });
+      await teams.addMember({ teamId: gone.id, userId: formerMate.id, role: "member" });
+      await teams.softDelete(gone.id);
+
+      const emails = async (q: string) => (await users.searchVisibleTo(caller.id, q)).map((u) => u.email);
+      assert.deepEqual(await emails("m_t"), [mate.email], "LIKE wildcards are literal; strangers hidden");
+      assert.deepEqual(await emails("M"), [mate.email], "case-insensitive; deleted team shares nothing");
+      assert.deepEqual(await emails(stranger.email.toUpperCase()), [stranger.email], "exact address");
+      assert.deepEqual(await emails(pendingStranger.email), [], "inactive strangers are not found");
+      await users.softDelete(mate.id);
+      assert.deepEqual(await emails("m_t"), [], "soft-deleted users are never found");
     });
   });
 

@@ -149,6 +149,22 @@ export function createUsersRepo(db: Queryable) {
       return result.rowCount === 1;
     },
 
+    /**
+     * Makes an active user a platform admin when no other user is active: the
+     * first account of a new installation administers it. One statement, so
+     * two accounts activated at once cannot both become admin this way.
+     * False when another active user exists (or the user is not active).
+     */
+    async grantAdminIfOnlyActiveUser(id: string): Promise<boolean> {
+      const result = await db.query(
+        `UPDATE users SET is_admin = true, updated_at = now()
+         WHERE id = $1 AND status = 'active'
+           AND NOT EXISTS (SELECT 1 FROM users o WHERE o.status = 'active' AND o.id <> $1)`,
+        [id],
+      );
+      return result.rowCount === 1;
+    },
+
     /** Every user row, whatever its status (the first account ever becomes admin). */
     async count(): Promise<number> {
       return onlyRow(await db.query<{ n: number }>("SELECT count(*) AS n FROM users")).n;
@@ -170,6 +186,30 @@ export function createUsersRepo(db: Queryable) {
          WHERE lower(email) LIKE lower($1) || '%' ESCAPE '\\' AND status <> 'deleted'
          ORDER BY email LIMIT $2`,
         [escapeLike(prefix), limit],
+      );
+      return result.rows;
+    },
+
+    /**
+     * The user search of the add-member dialog, without turning it into an
+     * address directory (Appendix B.14): up to `limit` users whose address
+     * starts with `prefix` (literally, case-insensitively) *and* who share a
+     * live team with `callerId`, plus the active user whose address is exactly
+     * `prefix`, if any. Soft-deleted users are never returned. By address.
+     * @default limit 10
+     */
+    async searchVisibleTo(callerId: string, prefix: string, limit = 10): Promise<{ id: string; email: string }[]> {
+      const result = await db.query<{ id: string; email: string }>(
+        `SELECT u.id, u.email FROM users u
+         WHERE u.status <> 'deleted' AND (
+           (lower(u.email) LIKE lower($2) || '%' ESCAPE '\\' AND EXISTS (
+             SELECT 1 FROM users_teams mine
+             JOIN users_teams theirs ON theirs.team_id = mine.team_id
+             JOIN teams t ON t.id = mine.team_id
+             WHERE mine.user_id = $1 AND theirs.user_id = u.id AND t.deleted_at IS NULL))
+           OR (lower(u.email) = lower($3) AND u.status = 'active'))
+         ORDER BY u.email LIMIT $4`,
+        [callerId, escapeLike(prefix), prefix, limit],
       );
       return result.rows;
     },
