@@ -1,19 +1,20 @@
 /**
- * A host agent assembled from its public parts for the benchmark, the way the agent's
- * main wires them: a network provider, a runtime, the SandboxManager, the hostagent.v1
- * Connect service and the port proxy on ONE loopback HTTP server, and a Connect client.
+ * A host agent assembled from its public parts for the benchmark, wired as the agent's own
+ * startAgent does (apps/host-agent/src/agent/agent.ts): a network provider, a runtime, the
+ * SandboxManager, the hostagent.v1 Connect service and the port proxy on the agent's one
+ * HTTP/1.1 server (startAgentServer, plain HTTP on loopback), plus a Connect client. Built
+ * here rather than through startAgent so the benchmark can wrap the runtime (handles,
+ * create phases) and keep its own network prefix, state root and cgroup parent.
  */
-import { once } from "node:events";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
 import { HostAgentService } from "@wrenn/protocol/hostagent/v1";
+import { type AgentServer, startAgentServer } from "../../apps/host-agent/src/agent/agent-server.js";
 import { ExecFileRunner } from "../../apps/host-agent/src/exec/command-runner.js";
 import type { BuiltImage } from "../../apps/host-agent/src/images/image-builder.js";
 import { NetnsNetwork } from "../../apps/host-agent/src/net/netns-network.js";
-import { createProxyServer, PortProxy } from "../../apps/host-agent/src/proxy/index.js";
+import { PortProxy } from "../../apps/host-agent/src/proxy/index.js";
 import { createHostAgentService } from "../../apps/host-agent/src/rpc/index.js";
 import { NamespaceRuntime } from "../../apps/host-agent/src/runtime/namespace/namespace-runtime.js";
 import { QemuRuntime } from "../../apps/host-agent/src/runtime/qemu/qemu-runtime.js";
@@ -57,10 +58,14 @@ export async function startBenchAgent(
   const runner = new ExecFileRunner();
   const stateRoot = join(BENCH_STATE_ROOT, kind);
   const network = new NetnsNetwork(benchNetConfig(kind), runner, kind === "qemu" ? { vmTap: {} } : {});
-  let server: Server | undefined;
+  let server: AgentServer | undefined;
   let manager: SandboxManager | undefined;
   const proxy = new PortProxy({
-    resolve: (id) => network.held().find((s) => s.sandboxId === id),
+    // The agent's resolver: running capsules only, by their envd address.
+    resolve: (id) => {
+      const rec = manager?.list().find((r) => r.id === id);
+      return rec?.status === "running" && rec.envdUrl ? { guestIp: new URL(rec.envdUrl).hostname } : undefined;
+    },
   });
   try {
     await network.start();
@@ -86,11 +91,9 @@ export async function startBenchAgent(
       resolveImage: async () => ({ rootfsDir: image.rootfs, ...(image.ext4 ? { ext4Path: image.ext4 } : {}) }),
       hostIp: "127.0.0.1",
     });
-    const srv = createProxyServer(proxy, connectNodeAdapter({ routes: (r) => r.service(HostAgentService, impl) }));
-    server = srv;
-    srv.listen(0, "127.0.0.1");
-    await once(srv, "listening");
-    const baseUrl = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const rpc = connectNodeAdapter({ routes: (r) => r.service(HostAgentService, impl) });
+    server = await startAgentServer({ host: "127.0.0.1", port: 0, rpc, proxy });
+    const baseUrl = server.url;
     const client = createClient(
       HostAgentService,
       createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
@@ -125,16 +128,13 @@ export async function startBenchAgent(
 }
 
 async function stopAgent(
-  server: Server | undefined,
+  server: AgentServer | undefined,
   manager: SandboxManager | undefined,
   network: NetnsNetwork,
   proxy: PortProxy,
 ): Promise<void> {
   const errors: unknown[] = [];
-  if (server) {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  }
+  await server?.closeAll();
   proxy.close();
   // Capsules first (they hold slots), then the slots, pool and nft table.
   for (const step of [() => manager?.[Symbol.asyncDispose](), () => network[Symbol.asyncDispose]()]) {

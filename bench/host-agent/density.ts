@@ -69,8 +69,9 @@ interface IdleReading {
 }
 
 /**
- * Starts `count` idle capsules (4 creates at a time), lets them idle, reads each one's
- * memory and CPU, and destroys them. `read` turns a capsule id into its processes.
+ * Starts `count` idle capsules (4 creates at a time, VMs 2), lets them settle for
+ * `idleSeconds`, measures CPU over the next `idleSeconds`, reads each one's memory, and
+ * destroys them. `read` turns a capsule id into its processes.
  */
 async function idleFleet(
   agent: BenchAgent,
@@ -88,6 +89,9 @@ async function idleFleet(
       agent.client.createSandbox({ sandboxId: id, templateId: BENCH_TEMPLATE, ...CAPSULE_SHAPE }, { signal }),
     );
     const startMs = performance.now() - t0;
+    // Restored VMs and fresh envds do start-up work for a while: let it pass before the window.
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    signal.throwIfAborted();
     const cpu0 = await Promise.all(ids.map(async (id) => (await agent.runtime.handle(id).usage()).cpuUsageMicros));
     const agent0 = await agentCpuMicros();
     const w0 = performance.now();

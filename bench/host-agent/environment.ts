@@ -114,7 +114,9 @@ async function removeCgroupParent(): Promise<void> {
 
 /** The cached `minimal` image (built once when missing, with progress on stderr). */
 export async function benchImage(ext4: boolean, signal: AbortSignal): Promise<BuiltImage> {
-  let last = "";
+  // One line per phase change, or every 5 s within a phase: a build reports many ticks.
+  let lastPhase = "";
+  let lastAt = 0;
   const image = await buildImage({
     wrennDir: wrennDir(),
     template: MINIMAL_TEMPLATE,
@@ -124,9 +126,11 @@ export async function benchImage(ext4: boolean, signal: AbortSignal): Promise<Bu
     signal,
     onProgress: (p) => {
       if (p.phase === "cached" || p.phase === "hash") return;
-      const line = formatProgress(p);
-      if (line !== last) process.stderr.write(`  image: ${line}\n`);
-      last = line;
+      const now = Date.now();
+      if (p.phase === lastPhase && now - lastAt < 5000 && p.phase !== "done") return;
+      lastPhase = p.phase;
+      lastAt = now;
+      process.stderr.write(`  image: ${formatProgress(p)}\n`);
     },
   });
   return image;

@@ -1,3 +1,5 @@
+import { setMaxListeners } from "node:events";
+
 /** A trap for Ctrl-C / SIGTERM that turns them into an abort, so a benchmark can clean up. */
 export interface Interrupt extends Disposable {
   /** Aborts (reason: an Error "interrupted") on the first SIGINT or SIGTERM. */
@@ -15,6 +17,9 @@ export function trapInterrupts(
   write: (text: string) => void = (t) => process.stderr.write(t),
 ): Interrupt {
   const ac = new AbortController();
+  // One run-wide signal is handed to every call, many at once (10 concurrent creates, a
+  // fleet of idle capsules): Node's default warning at 11 listeners is noise here.
+  setMaxListeners(10_000, ac.signal);
   let count = 0;
   const onSignal = (name: NodeJS.Signals) => {
     count++;
