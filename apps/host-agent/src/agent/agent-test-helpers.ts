@@ -1,10 +1,20 @@
 /** Runs the real agent (`main.ts`) as a child process for end-to-end tests. @internal */
+import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { mkdtemp, readdir, rm, rmdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { freePort, MemoryLogger } from "@wrenn/kit";
 import { HostAgentService } from "@wrenn/protocol/hostagent/v1";
+import { type AgentConfig, loadConfig } from "../config.js";
+import { ExecFileRunner } from "../exec/command-runner.js";
+import { ownedLeftovers, testNetConfig } from "../net/netns-test-helpers.js";
+import { V1_CONTROLLERS } from "../runtime/namespace/cgroup-plan.js";
+import { type Agent, startAgent } from "./agent.js";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
@@ -124,4 +134,64 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** An in-process agent (the real composition: startAgent) on a test prefix and state dir. @internal */
+export interface TestAgent extends AsyncDisposable {
+  readonly agent: Agent;
+  readonly client: Client<typeof HostAgentService>;
+  readonly config: AgentConfig;
+  readonly log: MemoryLogger;
+  readonly prefix: string;
+}
+
+/**
+ * Starts `startAgent` in this process with a random network prefix and a temp state dir
+ * (guest images from the shared cache). Dispose shuts it down and checks that no netns,
+ * veth, nft table, cgroup, mount or capsule directory of the run is left. @internal
+ */
+export async function startTestAgent(env: Record<string, string> = {}): Promise<TestAgent> {
+  const net = testNetConfig();
+  const wrennDir = await mkdtemp(join(tmpdir(), `${net.prefix}-agent-`));
+  const loaded = loadConfig(
+    {
+      WRENN_DIR: wrennDir,
+      WRENN_CACHE_DIR: "/var/lib/wrenn",
+      WRENN_HOST_LISTEN_ADDR: `127.0.0.1:${await freePort()}`,
+      WRENN_RUNTIME: "namespace",
+      WRENN_NET_PREFIX: net.prefix,
+      WRENN_NET_SUBNET: net.subnet,
+      WRENN_NET_FIRST_SLOT: String(net.firstSlot),
+      WRENN_NET_SLOTS: "24",
+      WRENN_NET_POOL: "2",
+      ...env,
+    },
+    [],
+  );
+  if (loaded.kind !== "run") throw new Error("unreachable");
+  const log = new MemoryLogger();
+  const agent = await startAgent(loaded.config, log);
+  const client = createClient(HostAgentService, createConnectTransport({ baseUrl: agent.url, httpVersion: "1.1" }));
+  return {
+    agent,
+    client,
+    config: loaded.config,
+    log,
+    prefix: net.prefix,
+    async [Symbol.asyncDispose]() {
+      const runner = new ExecFileRunner();
+      try {
+        await agent.shutdown("test done");
+      } finally {
+        for (const c of V1_CONTROLLERS) await rmdir(`/sys/fs/cgroup/${c}/${net.prefix}`).catch(() => undefined);
+      }
+      const mounted = readFileSync("/proc/self/mountinfo", "utf8").includes(wrennDir);
+      const capsules = await readdir(join(wrennDir, "sandboxes"));
+      const left = await ownedLeftovers(runner, net.prefix);
+      if (!mounted) await rm(wrennDir, { recursive: true, force: true });
+      assert.equal(mounted, false, "no overlay left mounted");
+      assert.deepEqual(capsules, [], "no capsule directory left");
+      assert.deepEqual(left, [], "no netns, veth or nft table left");
+    },
+  };
 }

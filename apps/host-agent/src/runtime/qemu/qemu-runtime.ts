@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -101,8 +102,10 @@ export class QemuRuntime implements Runtime {
   }
 
   async create(spec: SandboxSpec, signal?: AbortSignal): Promise<SandboxHandle> {
-    const ext4 = spec.image.ext4Path;
-    if (!ext4) throw new PlatformError("invalid_argument", "NO_EXT4_IMAGE", "the qemu runtime needs image.ext4Path");
+    const ext4 = spec.image.ext4Path ?? "";
+    if (!ext4 && !spec.image.vmSnapshot) {
+      throw new PlatformError("invalid_argument", "NO_EXT4_IMAGE", "the qemu runtime needs image.ext4Path");
+    }
     const { runner } = this.options;
     const kernel = await ensureGuestKernel({ wrennDir: this.options.wrennDir, runner });
     await mkdir(spec.stateDir, { recursive: true });
@@ -152,7 +155,9 @@ export class QemuRuntime implements Runtime {
       } else if (this.options.templateSnapshots ?? true) {
         const snap = await ensureTemplateSnapshot({
           wrennDir: this.options.wrennDir,
-          templateId: spec.templateId.replace(/[^A-Za-z0-9_.-]/g, "_"),
+          // Keyed by the image, not the template id: every template id on the same image
+          // (and the zero id of the built-in `minimal`) shares one pre-booted snapshot.
+          templateId: `img-${createHash("sha256").update(ext4).digest("hex").slice(0, 12)}`,
           runner,
           key: { ext4, qemuVersion: await this.#qemuVersion(), spec: snapshotShape(qemuSpec) },
           bootSpec: qemuSpec,

@@ -42,9 +42,16 @@ export class QemuVm implements AsyncDisposable {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
       if (exit) {
-        throw new PlatformError("internal", "QEMU_START_FAILED", `QEMU exited during start-up (code ${exit.code})`, {
-          details: { stderr: proc.stderrTail() },
-        });
+        // QEMU's own words (a bad path, a busy TAP...) are what makes this error actionable.
+        const why = proc.stderrTail().trim().split("\n").slice(-3).join(" ").slice(-400);
+        throw new PlatformError(
+          "internal",
+          "QEMU_START_FAILED",
+          `QEMU exited during start-up (code ${exit.code}): ${why}`,
+          {
+            details: { stderr: proc.stderrTail() },
+          },
+        );
       }
       if (signal?.aborted || Date.now() > deadline) {
         await proc.stop(1000);

@@ -1,5 +1,6 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PlatformError } from "@wrenn/kit";
 import { type CommandRunner, runChecked } from "../../exec/command-runner.js";
@@ -81,7 +82,8 @@ export async function ensureTemplateSnapshot(opts: {
       const spec: QemuSpec = {
         ...opts.bootSpec,
         disk,
-        qmpSocket: join(tmp, "qmp.sock"),
+        // Not in `tmp`: a long cache path would exceed the 108-byte unix socket limit.
+        qmpSocket: join(tmpdir(), `wrenn-qmp-${randomBytes(6).toString("hex")}.sock`),
         serialLog: join(tmp, "serial.log"),
       };
       const t0 = performance.now();
