@@ -82,7 +82,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: App; metrics: Http
   await app.register(async (scope) => {
     await scope.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
     scope.addHook("onRoute", (route) => {
-      if (route.websocket === true && route.method === "GET") server.addWebSocketRoute(route.url);
+      if ((route.websocket === true || route.wsHandler !== undefined) && route.method === "GET") {
+        server.addWebSocketRoute(route.url);
+      }
     });
     for (const register of deps.wsRoutes ?? []) await register(scope);
   });

@@ -9,11 +9,15 @@ import { createCapsuleAccess } from "./capsules/capsule-access.js";
 import { createCapsuleExecService } from "./capsules/capsule-exec.service.js";
 import { createCapsulesRepo } from "./capsules/capsules.repo.js";
 import { capsuleRoutes } from "./capsules/capsules.routes.js";
+import { capsuleWsRoutes } from "./capsules/ws/ws.routes.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
 import { fileRoutes } from "./files/files.routes.js";
 import { createFilesService } from "./files/files.service.js";
 import type { HostClientPool } from "./hosts/host-client-pool.js";
+import type { HostMonitor } from "./hosts/host-monitor.js";
+import type { HostCertificateIssuer } from "./hosts/host-registration.service.js";
+import { createHostsModule, type HostMonitorTiming } from "./hosts/hosts.module.js";
 import { createHostsRepo } from "./hosts/hosts.repo.js";
 import { createAuthenticator } from "./http/auth.js";
 import { parsePublicId } from "./ids/public-id.js";
@@ -31,6 +35,11 @@ export interface ControlPlaneDeps {
   readonly version: string;
   readonly pool: HostClientPool;
   readonly audit: AuditSink;
+  // ---- hosts (issue 4 point 5) ----
+  /** The internal CA: agents' certificates at registration and refresh (`InternalCa.ensure($WRENN_DIR/ca)`). */
+  readonly ca: HostCertificateIssuer;
+  /** Host monitor timing. @default 15 s passes, 90 s heartbeat limit */
+  readonly hostMonitor?: HostMonitorTiming;
 }
 
 /** The control plane's HTTP app and the parts tests and `main.ts` reach into. */
@@ -38,6 +47,8 @@ export interface ControlPlane {
   readonly app: App;
   readonly jwt: JwtCodec;
   readonly proxy: SandboxProxy;
+  /** Not started: `main.ts` (or a test) calls `start()` once listening and disposes it on shutdown. */
+  readonly hostMonitor: HostMonitor;
 }
 
 /**
@@ -83,6 +94,24 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
     capsuleRoutes({ auth, capsules: capsuleService, exec: createCapsuleExecService({ access, capsules }) }),
     fileRoutes({ auth, files: createFilesService({ access }) }),
   ];
-  const { app } = await buildApp({ version: deps.version, logger: deps.logger, routes, intercept: proxy });
-  return { app, jwt, proxy };
+
+  // ---- hosts: routes, agent registration and heartbeats, host monitor (issue 4 point 5) ----
+  const hostsModule = createHostsModule({
+    db,
+    pool,
+    ca: deps.ca,
+    jwt,
+    auth,
+    teams,
+    capsules,
+    audit: deps.audit,
+    log: log.child({ component: "hosts" }),
+    onCapsuleUnreachable: (id) => proxy.cache.evict(id),
+    ...(deps.hostMonitor ? { monitor: deps.hostMonitor } : {}),
+  });
+  routes.push(hostsModule.routes);
+  // ---- end hosts ----
+  const wsRoutes: RouteModule[] = [capsuleWsRoutes({ auth, access, capsules })];
+  const { app } = await buildApp({ version: deps.version, logger: deps.logger, routes, wsRoutes, intercept: proxy });
+  return { app, jwt, proxy, hostMonitor: hostsModule.monitor };
 }
