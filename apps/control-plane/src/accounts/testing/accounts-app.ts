@@ -64,6 +64,8 @@ export interface TestSession {
   /** Public ids. */
   readonly userId: string;
   readonly teamId: string;
+  /** UUID of the team. */
+  readonly teamUuid: string;
 }
 
 /** A running app and handles on what it records. */
@@ -177,6 +179,7 @@ export async function startAccountsApp(options: AccountsAppOptions = {}): Promis
         token: tokenFor(user, team.id, team.role),
         userId: toPublicId("user", user.id),
         teamId: toPublicId("team", team.id),
+        teamUuid: team.id,
       };
     },
     async [Symbol.asyncDispose]() {
