@@ -11,6 +11,7 @@ import { generateApiKey } from "../apps/control-plane/src/auth/api-key.js";
 import { type ControlPlane, createControlPlane } from "../apps/control-plane/src/control-plane.js";
 import { HostClientPool } from "../apps/control-plane/src/hosts/host-client-pool.js";
 import { createHostsRepo } from "../apps/control-plane/src/hosts/hosts.repo.js";
+import { InternalCa } from "../apps/control-plane/src/pki/internal-ca.js";
 import { type TestDatabase, usePglite } from "../apps/control-plane/src/testing/databases.js";
 import { createTestTeam, createTestUser } from "../apps/control-plane/src/testing/repo-fixtures.js";
 import { startTestAgent, type TestAgent } from "../apps/host-agent/src/agent/agent-test-helpers.js";
@@ -78,6 +79,9 @@ export async function startStack(): Promise<Stack> {
     version: "e2e",
     pool,
     audit,
+    // This stack's agent is registered directly in the database and serves plain HTTP on
+    // loopback; the CA is only there for the registration endpoint (see hosts.e2e.test.ts).
+    ca: await InternalCa.create(),
   });
   await cp.app.listen({ port: 0, host: "127.0.0.1" });
   const port = (cp.app.server.address() as { port: number }).port;
