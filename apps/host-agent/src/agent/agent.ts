@@ -116,7 +116,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       log,
       resolve: (id) => {
         const rec = manager?.list().find((r) => r.id === id);
-        return rec?.status === "running" && rec.envdUrl ? { guestIp: new URL(rec.envdUrl).hostname } : undefined;
+        if (!rec?.envdUrl || (rec.status !== "running" && rec.status !== "paused")) return undefined;
+        return { guestIp: new URL(rec.envdUrl).hostname, paused: rec.status === "paused" };
       },
     });
     store.defer(() => proxy.close());
@@ -126,6 +127,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       stateRoot: paths.sandboxes,
       log,
       onDestroy: (id) => proxy.evict(id),
+      // Pooled upstream sockets of a paused capsule would be stale after a VM restore.
+      onPause: (id) => proxy.evict(id),
     });
     await store.add(manager);
     const mgr = manager;

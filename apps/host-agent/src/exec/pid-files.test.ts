@@ -23,8 +23,9 @@ it("PidFiles kills recorded processes that still run, never a PID whose start ti
   await writeFile(join(dir, "99999999.json"), "{torn");
   // A process that ended normally forgets its own record.
   const brief = spawn("sleep", ["0"], { stdio: "ignore" });
+  const briefExit = once(brief, "exit"); // before any await: it may exit at once
   const forget = await pids.record(brief.pid ?? 0, "brief");
-  await once(brief, "exit");
+  await briefExit;
   await forget();
 
   const found = await pids.killLeftovers();

@@ -8,6 +8,7 @@ import { DIAL_SIGNAL, ProxyAgent, type ProxyAgentOptions, type ProxyRequestArgs 
 import {
   badPath,
   type ProxyErrorBody,
+  sandboxPaused,
   sendProxyError,
   sendProxyErrorRaw,
   unknownSandbox,
@@ -26,8 +27,8 @@ function isStaleSocket(err: NodeJS.ErrnoException): boolean {
   return err.code === "ECONNRESET" || err.code === "EPIPE";
 }
 
-/** Where a sandbox's guest listens, or undefined when it is not running here. */
-export type GuestResolver = (sandboxId: string) => { readonly guestIp: string } | undefined;
+/** Where a sandbox's guest listens (`paused`: it exists but cannot answer now), or undefined when it is not here. */
+export type GuestResolver = (sandboxId: string) => { readonly guestIp: string; readonly paused?: boolean } | undefined;
 
 /** A cached per sandbox+port+guest address forwarding target. */
 export interface UpstreamTarget {
@@ -95,6 +96,8 @@ export class PortProxy {
     if (parsed.kind === "invalid") return { error: badPath(parsed.message) };
     const guest = this.#resolve(parsed.target.sandboxId);
     if (guest === undefined) return { error: unknownSandbox() };
+    // A frozen guest would accept the connection and never answer: say so at once instead.
+    if (guest.paused) return { error: sandboxPaused() };
     return { target: this.#cached(parsed.target, guest.guestIp), upstreamPath: parsed.target.upstreamPath };
   }
 

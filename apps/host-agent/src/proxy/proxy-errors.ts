@@ -23,6 +23,13 @@ export const unknownSandbox = (): ProxyErrorBody => ({
   reason: "sandbox_not_found",
   message: "no running sandbox with this id on this host",
 });
+/** 503: the sandbox is paused (its processes are frozen or saved to disk). */
+export const sandboxPaused = (): ProxyErrorBody => ({
+  status: 503,
+  code: "unavailable",
+  reason: "sandbox_paused",
+  message: "the sandbox is paused; resume it to reach its ports",
+});
 /** 502: nothing answered on the guest port after the dial retries. */
 export const unreachable = (port: number): ProxyErrorBody => ({
   status: 502,
@@ -30,6 +37,13 @@ export const unreachable = (port: number): ProxyErrorBody => ({
   reason: "port_unreachable",
   message: `nothing answered on port ${port} in the sandbox; is a server listening on 0.0.0.0:${port}?`,
 });
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  404: "Not Found",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+};
 
 /** Writes the error as JSON unless headers already went out (then the stream is cut). */
 export function sendProxyError(res: ServerResponse, e: ProxyErrorBody): void {
@@ -46,7 +60,7 @@ export function sendProxyError(res: ServerResponse, e: ProxyErrorBody): void {
 export function sendProxyErrorRaw(socket: Duplex, e: ProxyErrorBody): void {
   const body = JSON.stringify({ code: e.code, reason: e.reason, message: e.message });
   socket.end(
-    `HTTP/1.1 ${e.status} ${e.status === 502 ? "Bad Gateway" : e.status === 404 ? "Not Found" : "Bad Request"}\r\n` +
+    `HTTP/1.1 ${e.status} ${STATUS_TEXT[e.status] ?? "Error"}\r\n` +
       `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }

@@ -27,25 +27,32 @@ describe("proxy transport and server settings", () => {
   });
 
   it("never queues requests behind each other, keeps at most 20 idle, never touches the global agent", async () => {
-    let open = 0;
+    // Every request is held until all 30 are open at once (a barrier, not a timing guess):
+    // a proxy that queued them would never get there, and the fallback releases them.
     let peak = 0;
+    const held: (() => void)[] = [];
+    const release = () => {
+      for (const r of held.splice(0)) r();
+    };
+    const fallback = setTimeout(release, 5000);
     const upstream = createHttpServer((_req, res) => {
-      open++;
-      peak = Math.max(peak, open);
-      setTimeout(() => {
-        open--;
-        res.end("ok");
-      }, 100);
+      held.push(() => res.end("ok"));
+      peak = Math.max(peak, held.length);
+      if (held.length === 30) release();
     });
     const port = await listen(upstream);
-    await using p = await startProxy();
-    const answers = await Promise.all(Array.from({ length: 30 }, () => get(`${p.base}/proxy/sbx/${port}/`)));
-    assert.ok(answers.every((a) => a.status === 200));
-    assert.equal(peak, 30, "30 slow requests ran side by side");
-    const idle = Object.values(p.proxy.agent.freeSockets).reduce((n, s) => n + (s?.length ?? 0), 0);
-    assert.equal(idle, 20);
-    assert.equal(Object.keys(globalAgent.sockets).length + Object.keys(globalAgent.freeSockets).length, 0);
-    await closeServer(upstream);
+    try {
+      await using p = await startProxy();
+      const answers = await Promise.all(Array.from({ length: 30 }, () => get(`${p.base}/proxy/sbx/${port}/`)));
+      assert.ok(answers.every((a) => a.status === 200));
+      assert.equal(peak, 30, "30 slow requests ran side by side");
+      const idle = Object.values(p.proxy.agent.freeSockets).reduce((n, s) => n + (s?.length ?? 0), 0);
+      assert.equal(idle, 20);
+      assert.equal(Object.keys(globalAgent.sockets).length + Object.keys(globalAgent.freeSockets).length, 0);
+    } finally {
+      clearTimeout(fallback);
+      await closeServer(upstream);
+    }
   });
 
   it("replays a bodiless request once when a pooled socket turns out dead", async () => {

@@ -5,12 +5,13 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { AsyncDisposableStore, type Logger, PlatformError, silentLogger } from "@wrenn/kit";
-import { EnvdClient } from "../envd-client/envd-client.js";
+import type { EnvdClient } from "../envd-client/envd-client.js";
 import { type Clock, systemClock } from "../metrics/clock.js";
 import { MetricsStore, type TierPoints } from "../metrics/metrics-store.js";
 import { Sampler } from "../metrics/sampler.js";
 import type { MaterializedTemplate, SandboxHandle, TemplateKind } from "../runtime/runtime.js";
 import { KeyedMutex } from "./keyed-mutex.js";
+import { defaultEnvd, guestSync, notInState } from "./manager-helpers.js";
 import { readPauseMetadata, writePauseMetadata } from "./pause-metadata.js";
 import { PeriodicTask } from "./periodic-task.js";
 import type {
@@ -369,31 +370,7 @@ export class SandboxManager implements AsyncDisposable {
       throw err;
     }
     e.record.status = "paused";
+    this.#o.onPause?.(e.record.id);
     this.#log.info({ sandboxId: e.record.id, mode: e.record.pauseMode }, "sandbox paused");
   }
-}
-
-function notInState(id: string, wanted: "running" | "paused"): PlatformError {
-  return wanted === "running"
-    ? new PlatformError("failed_precondition", "SANDBOX_NOT_RUNNING", `sandbox ${id} is not running`)
-    : new PlatformError("failed_precondition", "SANDBOX_NOT_PAUSED", `sandbox ${id} is not paused`);
-}
-
-/** Runs `/bin/sync` in the guest so a copied disk holds what the guest wrote (VM page cache). */
-async function guestSync(envd: EnvdClient, signal?: AbortSignal): Promise<void> {
-  const deadline = AbortSignal.timeout(60_000);
-  const events = envd.process.start(
-    { process: { cmd: "/bin/sync", args: [], envs: {} } },
-    { signal: signal ? AbortSignal.any([signal, deadline]) : deadline },
-  );
-  for await (const _ of events) {
-    // Drained until the process ends.
-  }
-}
-
-function defaultEnvd(handle: SandboxHandle, input: CreateSandboxInput): EnvdClient {
-  return new EnvdClient({
-    baseUrl: handle.envdUrl,
-    ...(input.accessToken !== undefined ? { accessToken: input.accessToken } : {}),
-  });
 }

@@ -98,6 +98,8 @@ export interface SandboxManagerOptions {
   readonly sampler?: SamplerFactory;
   /** Called while a capsule is destroyed (e.g. PortProxy.evict). */
   readonly onDestroy?: (sandboxId: string) => void;
+  /** Called once a capsule is paused (e.g. PortProxy.evict: its pooled sockets go stale). */
+  readonly onPause?: (sandboxId: string) => void;
   /** TTL reaper period. @default 2000 */
   readonly reaperIntervalMs?: number;
   /** Deadline of envd /health after resume. @default 15000 */

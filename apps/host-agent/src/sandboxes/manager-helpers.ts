@@ -1,0 +1,32 @@
+/** Small pieces the SandboxManager uses, kept apart to keep the manager readable. */
+import { PlatformError } from "@wrenn/kit";
+import { EnvdClient } from "../envd-client/envd-client.js";
+import type { SandboxHandle } from "../runtime/runtime.js";
+import type { CreateSandboxInput } from "./sandbox-types.js";
+
+/** The error for an operation that needs the capsule in another state. */
+export function notInState(id: string, wanted: "running" | "paused"): PlatformError {
+  return wanted === "running"
+    ? new PlatformError("failed_precondition", "SANDBOX_NOT_RUNNING", `sandbox ${id} is not running`)
+    : new PlatformError("failed_precondition", "SANDBOX_NOT_PAUSED", `sandbox ${id} is not paused`);
+}
+
+/** Runs `/bin/sync` in the guest so a copied disk holds what the guest wrote (VM page cache). */
+export async function guestSync(envd: EnvdClient, signal?: AbortSignal): Promise<void> {
+  const deadline = AbortSignal.timeout(60_000);
+  const events = envd.process.start(
+    { process: { cmd: "/bin/sync", args: [], envs: {} } },
+    { signal: signal ? AbortSignal.any([signal, deadline]) : deadline },
+  );
+  for await (const _ of events) {
+    // Drained until the process ends.
+  }
+}
+
+/** A plain EnvdClient on the handle's URL (when the manager was given no factory). */
+export function defaultEnvd(handle: SandboxHandle, input: CreateSandboxInput): EnvdClient {
+  return new EnvdClient({
+    baseUrl: handle.envdUrl,
+    ...(input.accessToken !== undefined ? { accessToken: input.accessToken } : {}),
+  });
+}
