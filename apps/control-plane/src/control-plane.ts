@@ -22,6 +22,8 @@ import { createHostsRepo } from "./hosts/hosts.repo.js";
 import { createAuthenticator } from "./http/auth.js";
 import { parsePublicId } from "./ids/public-id.js";
 import { SandboxProxy } from "./proxy/sandbox-proxy.js";
+import { snapshotRoutes } from "./snapshots/snapshots.routes.js";
+import { createSnapshotService } from "./snapshots/snapshots.service.js";
 import { createTeamsRepo } from "./teams/teams.repo.js";
 import { createTemplatesRepo } from "./templates/templates.repo.js";
 import { createUsersRepo } from "./users/users.repo.js";
@@ -93,6 +95,18 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   const routes: RouteModule[] = [
     capsuleRoutes({ auth, capsules: capsuleService, exec: createCapsuleExecService({ access, capsules }) }),
     fileRoutes({ auth, files: createFilesService({ access }) }),
+    snapshotRoutes({
+      auth,
+      snapshots: createSnapshotService({
+        templates,
+        capsules,
+        hosts,
+        access,
+        pool,
+        audit: deps.audit,
+        log: log.child({ component: "snapshots" }),
+      }),
+    }),
   ];
 
   // ---- hosts: routes, agent registration and heartbeats, host monitor (issue 4 point 5) ----

@@ -59,7 +59,12 @@ export function createCapsuleService(deps: CapsuleServiceDeps) {
       const team = await deps.teams.getById(principal.teamId);
       if (team === undefined) throw notFound("team not found");
 
-      const host = pickHost(await deps.hosts.listWithLoad(), {
+      // A snapshot lives on the disk of the host that took it: only that host can start it.
+      const pinnedHost = template.metadata["host_id"];
+      const candidates = (await deps.hosts.listWithLoad()).filter(
+        (h) => pinnedHost === undefined || h.id === pinnedHost,
+      );
+      const host = pickHost(candidates, {
         teamId: team.id,
         isByoc: team.isByoc,
         memoryMb,
