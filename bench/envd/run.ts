@@ -1,39 +1,50 @@
-// envd benchmarks: ./wrenn bench envd [--quick]
+// envd benchmarks: ./wrenn bench envd [--quick] [--bundle <envd.mjs>]
 // Prints one table; every row shows the floor measured in the same run.
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { spawnEnvd } from "../../apps/envd/src/testing/spawn-envd.js";
+import { ENVD_BUNDLE, spawnEnvd } from "../../apps/envd/src/testing/spawn-envd.js";
 import { renderTable } from "../lib/table.js";
 import { benchExec } from "./exec.js";
 import { benchStartup } from "./startup.js";
 import { benchTransfer } from "./transfer.js";
 
-const { values } = parseArgs({ options: { quick: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+const { values } = parseArgs({
+  options: { quick: { type: "boolean" }, bundle: { type: "string" }, help: { type: "boolean", short: "h" } },
+});
 if (values.help) {
   process.stdout.write(
-    "Usage: ./wrenn bench envd [--quick]\n  --quick  fewer runs and 128 MiB transfers instead of 1 GiB\n",
+    [
+      "Usage: ./wrenn bench envd [--quick] [--bundle <file>]",
+      "  --quick          fewer runs and 128 MiB transfers instead of 1 GiB",
+      "  --bundle <file>  benchmark another envd build (default apps/envd/dist/envd.mjs),",
+      "                   e.g. an older one, to compare two builds under the same conditions",
+      "",
+    ].join("\n"),
   );
   process.exit(0);
 }
 const quick = values.quick === true;
+const bundle = values.bundle === undefined ? ENVD_BUNDLE : resolve(values.bundle);
 
 // Transfers land in tmpfs when there is one, so the upload measures envd and
 // not this machine's disk write-back.
 const scratchRoot = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 const dir = await mkdtemp(join(scratchRoot, "wrenn-bench-envd-"));
+// Printed with the table: on a shared machine it says how much to trust wall-clock rows.
+const loadAtStart = loadavg()[0] ?? Number.NaN;
 try {
-  const startup = await benchStartup(quick ? 5 : 15);
+  const startup = await benchStartup(quick ? 5 : 15, bundle);
   let exec: Awaited<ReturnType<typeof benchExec>>;
   {
-    await using envd = await spawnEnvd(["--log-level", "warn"]);
+    await using envd = await spawnEnvd(["--log-level", "warn"], bundle);
     exec = await benchExec(envd.url, quick ? 50 : 300, envd.pid);
   }
   // A fresh envd for transfers: its RSS is then what the transfers cost, not
   // what the 512 MiB output stream above left for the garbage collector.
-  await using envd = await spawnEnvd(["--log-level", "warn"]);
+  await using envd = await spawnEnvd(["--log-level", "warn"], bundle);
   const transfer = await benchTransfer({
     baseUrl: envd.url,
     dir,
@@ -44,7 +55,7 @@ try {
   });
   process.stdout.write(
     renderTable(
-      `envd benchmarks (${quick ? "quick" : "full"}; Node ${process.version}; transfers in ${scratchRoot}, best of ${quick ? 1 : 3})`,
+      `envd benchmarks (${quick ? "quick" : "full"}; ${bundle === ENVD_BUNDLE ? "" : `${bundle}; `}Node ${process.version}; transfers in ${scratchRoot}, best of ${quick ? 1 : 3}; load average ${loadAtStart.toFixed(1)} at the start)`,
       [...startup, ...exec, ...transfer],
     ),
   );

@@ -57,7 +57,7 @@ const mib = (bytes: number) => fmt(bytes / 1048576, "MiB", 1);
  * the first command's latency (envd loads its process code then) and the
  * memory once every part of envd has been used.
  */
-export async function benchStartup(runs: number): Promise<Row[]> {
+export async function benchStartup(runs: number, bundle = ENVD_BUNDLE): Promise<Row[]> {
   const envdTimes: number[] = [];
   const floorTimes: number[] = [];
   let idle: ProcMemory | undefined;
@@ -68,7 +68,7 @@ export async function benchStartup(runs: number): Promise<Row[]> {
     const last = i === runs - 1;
     const port = await freePort();
     const envd = await timeToFirstResponse(
-      [ENVD_BUNDLE, "--port", String(port), "--host", "127.0.0.1", "--log-level", "warn"],
+      [bundle, "--port", String(port), "--host", "127.0.0.1", "--log-level", "warn"],
       port,
       "/health",
     );

@@ -21,13 +21,14 @@ export interface SpawnedEnvd extends AsyncDisposable {
  * Starts the bundled envd on a free loopback port and resolves once
  * `/health` answers (whatever the log level). Startup stderr is attached to
  * the error if it exits first. Dispose sends SIGTERM and waits for the exit.
+ * `bundle` runs another build instead (benchmarks compare builds with it).
  * @internal
  */
-export async function spawnEnvd(args: readonly string[] = []): Promise<SpawnedEnvd> {
-  if (!existsSync(ENVD_BUNDLE)) throw new Error(`${ENVD_BUNDLE} is missing: run ./wrenn build first`);
+export async function spawnEnvd(args: readonly string[] = [], bundle = ENVD_BUNDLE): Promise<SpawnedEnvd> {
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build -w @wrenn/envd first`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [ENVD_BUNDLE, "--port", String(port), "--host", "127.0.0.1", ...args], {
+  const child = spawn(process.execPath, [bundle, "--port", String(port), "--host", "127.0.0.1", ...args], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
