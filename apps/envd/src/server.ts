@@ -68,7 +68,10 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
     log: options.log,
   };
   const tracker = new ConnectionTracker();
-  const forwarder = new LazyPortForwarder(options.forwardAddress, options.log.child({ component: "ports" }));
+  const forwarder = new LazyPortForwarder({
+    bindAddress: options.forwardAddress,
+    log: options.log.child({ component: "ports" }),
+  });
 
   let services: Promise<EnvdServices> | undefined;
   const loadServices = () => {
