@@ -1,9 +1,18 @@
 import type { Logger } from "@wrenn/kit";
 import type { FastifyBaseLogger } from "fastify";
+import { createAccountServices } from "./accounts/account-services.js";
+import { accountRoutes } from "./accounts/accounts.routes.js";
+import { createAccountsStore } from "./accounts/accounts-store.js";
+import { createMailDispatch } from "./accounts/mail-dispatch.js";
+import { createOAuthService } from "./accounts/oauth/oauth.service.js";
+import { createUserSearchService } from "./accounts/user-search.service.js";
 import { createApiKeysRepo } from "./api-keys/api-keys.repo.js";
+import { apiKeyRoutes } from "./api-keys/api-keys.routes.js";
+import { createApiKeyService } from "./api-keys/api-keys.service.js";
 import { type App, buildApp, type RouteModule } from "./app.js";
 import type { AuditSink } from "./audit/audit-sink.js";
 import { JwtCodec } from "./auth/jwt.js";
+import { OAuthCookieSigner } from "./auth/oauth-state.js";
 import { createCapsuleService } from "./capsules/capsule.service.js";
 import { createCapsuleAccess } from "./capsules/capsule-access.js";
 import { createCapsuleExecService } from "./capsules/capsule-exec.service.js";
@@ -21,16 +30,22 @@ import { createHostsModule, type HostMonitorTiming } from "./hosts/hosts.module.
 import { createHostsRepo } from "./hosts/hosts.repo.js";
 import { createAuthenticator } from "./http/auth.js";
 import { parsePublicId } from "./ids/public-id.js";
+import type { Mailer } from "./mail/mailer.js";
 import { SandboxProxy } from "./proxy/sandbox-proxy.js";
 import { snapshotRoutes } from "./snapshots/snapshots.routes.js";
 import { createSnapshotService } from "./snapshots/snapshots.service.js";
 import { createTeamsRepo } from "./teams/teams.repo.js";
+import { teamRoutes } from "./teams/teams.routes.js";
+import { createTeamService } from "./teams/teams.service.js";
 import { createTemplatesRepo } from "./templates/templates.repo.js";
 import { createUsersRepo } from "./users/users.repo.js";
+import { userRoutes } from "./users/users.routes.js";
 
 /** What {@link createControlPlane} is built from; `main.ts` makes the real ones, tests their own. */
 export interface ControlPlaneDeps {
-  readonly config: Pick<Config, "jwtSecret" | "domain">;
+  readonly config: Pick<Config, "jwtSecret" | "domain" | "publicUrl" | "dashboardUrl" | "github">;
+  /** Transactional email (`mailerFromConfig(config.mail)` in production). */
+  readonly mailer: Mailer;
   readonly db: Database;
   /** Fastify's logger (pino); services get children of it. */
   readonly logger: FastifyBaseLogger;
@@ -108,6 +123,41 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
       }),
     }),
   ];
+
+  // ---- accounts: sign-up, login, OAuth, me, teams, API keys, user search ----
+  const store = createAccountsStore(db);
+  const mail = createMailDispatch({ mailer: deps.mailer, log: log.child({ component: "mail" }) });
+  const teamService = createTeamService({
+    store,
+    mail,
+    audit: deps.audit,
+    log: log.child({ component: "teams" }),
+    dashboardUrl: deps.config.dashboardUrl,
+    destroyTeamCapsules: (teamId) => capsuleService.destroyAllForTeam(teamId),
+  });
+  const accounts = createAccountServices({
+    store,
+    jwt,
+    mail,
+    log: log.child({ component: "accounts" }),
+    dashboardUrl: deps.config.dashboardUrl,
+    teams: teamService,
+  });
+  const oauth = createOAuthService({
+    store,
+    jwt,
+    signer: new OAuthCookieSigner(deps.config.jwtSecret),
+    log: log.child({ component: "oauth" }),
+    publicUrl: deps.config.publicUrl,
+    dashboardUrl: deps.config.dashboardUrl,
+    github: deps.config.github,
+  });
+  routes.push(
+    accountRoutes({ auth, accounts, oauth }),
+    teamRoutes({ auth, teams: teamService }),
+    apiKeyRoutes({ auth, apiKeys: createApiKeyService({ apiKeys, audit: deps.audit, log }) }),
+    userRoutes({ auth, search: createUserSearchService({ users }) }),
+  );
 
   // ---- hosts: routes, agent registration and heartbeats, host monitor (issue 4 point 5) ----
   const hostsModule = createHostsModule({

@@ -12,6 +12,7 @@ import { openDatabase } from "./db/database.js";
 import { migrateUp } from "./db/migrator.js";
 import { ControlPlaneTls } from "./hosts/control-plane-tls.js";
 import { HostClientPool } from "./hosts/host-client-pool.js";
+import { mailerFromConfig } from "./mail/mailer-from-config.js";
 import { InternalCa } from "./pki/internal-ca.js";
 import { CONTROL_PLANE_VERSION } from "./version.js";
 
@@ -58,7 +59,8 @@ async function main(): Promise<number> {
   const tls = await ControlPlaneTls.start(ca, { logger: log });
   const pool = new HostClientPool({ tls: () => tls.current });
   const audit = new DatabaseAuditSink(createAuditRepo(db), log.child({ component: "audit" }));
-  const cp = await createControlPlane({ config, db, logger, version: CONTROL_PLANE_VERSION, pool, audit, ca });
+  const mailer = mailerFromConfig(config.mail, log.child({ component: "mailer" }));
+  const cp = await createControlPlane({ config, db, logger, version: CONTROL_PLANE_VERSION, pool, audit, ca, mailer });
 
   if (args.values.bootstrap !== undefined) {
     await bootstrapFirstStart({ db, file: args.values.bootstrap, url: config.publicUrl, log });

@@ -202,6 +202,21 @@ export function createCapsuleService(deps: CapsuleServiceDeps) {
       return toCapsuleJson(running ?? capsule);
     },
 
+    /**
+     * Destroys every active capsule of a team (team deletion, user disable).
+     * Capsules on unreachable hosts are marked stopped all the same; the host
+     * monitor destroys orphans when their host returns.
+     */
+    async destroyAllForTeam(teamId: string): Promise<void> {
+      for (const capsule of await capsules.listActiveForTeam(teamId)) {
+        await destroyOnAgent(capsule, true).catch((err: unknown) =>
+          deps.log.warn({ err, sandboxId: toPublicId("capsule", capsule.id) }, "destroying a team capsule failed"),
+        );
+        await capsules.setStatus(capsule.id, "stopped");
+        deps.onUnreachable?.(toPublicId("capsule", capsule.id));
+      }
+    },
+
     /** Resets the capsule's inactivity timer. */
     async ping(principal: Principal, id: string): Promise<void> {
       const capsule = await access.findIn(principal.teamId, id, ["running"]);
