@@ -89,6 +89,10 @@ describe("team routes", { timeout: 60_000 }, () => {
       );
     }
     expectError(await call(app.base, "POST", "/v1/teams", { token: s.token, json: {} }), 400, "invalid_request");
+    const huge = JSON.stringify({ name: "Big", pad: "x".repeat(2 * 1024 * 1024) });
+    expectError(await call(app.base, "POST", "/v1/teams", { token: s.token, raw: huge }), 413, "too_large");
+    // Credentials are checked before the body is read.
+    expectError(await call(app.base, "POST", "/v1/teams", { raw: huge }), 401, "unauthorized");
     assert.equal((await app.store.teams.listForUser(s.user.id)).length, 1);
   });
 
