@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { createJsonLogger, type JsonLoggerOptions } from "./json-logger.js";
 
@@ -99,5 +100,26 @@ describe("createJsonLogger", () => {
     log.warn({}, 'quote " and\nnewline');
     assert.equal("msg" in (parsed()[0] ?? {}), false);
     assert.equal(parsed()[1]?.["msg"], 'quote " and\nnewline');
+  });
+
+  it("keeps the process alive when its stdout reader has gone away (EPIPE)", async () => {
+    // A child logging to a pipe whose reading end is closed: without the guard
+    // the EPIPE 'error' event would be unhandled and kill it.
+    const script = `
+      const { createJsonLogger } = await import(${JSON.stringify(new URL("./json-logger.ts", import.meta.url).href)});
+      const log = createJsonLogger();
+      for (let i = 0; i < 200; i++) { log.info({ i }, "line"); await new Promise((r) => setTimeout(r, 1)); }
+      process.stderr.write("survived\\n");`;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /survived/);
   });
 });

@@ -15,7 +15,7 @@ export interface JsonLoggerOptions {
   readonly level?: LogLevel;
   /** Fields on every line (e.g. `{ svc: "envd" }`). @default {} */
   readonly base?: Readonly<Record<string, unknown>>;
-  /** Where finished lines go (each ends with "\n"). @default process.stdout.write */
+  /** Where finished lines go (each ends with "\n"). @default stdout (write errors such as EPIPE ignored) */
   readonly write?: (line: string) => void;
   /** Clock for the `time` field (ms since the epoch). @default Date.now */
   readonly now?: () => number;
@@ -33,7 +33,7 @@ export interface JsonLoggerOptions {
  */
 export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
   const threshold = LEVEL_NUMBERS[options.level ?? "info"];
-  const write = options.write ?? ((line: string) => process.stdout.write(line));
+  const write = options.write ?? writeToStdout;
   const now = options.now ?? Date.now;
   // The invariant prefix of every line, built once per child logger. A
   // binding named pid (a child process's) replaces envd's own: no duplicate key.
@@ -59,6 +59,21 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
     };
   };
   return make(options.base ?? {});
+}
+
+let stdoutGuarded = false;
+
+/**
+ * Writes a line to stdout. A stdout nobody reads any more (the pipe's reader
+ * died: EPIPE) must not crash envd through an unhandled 'error' event; the
+ * lines are lost then, the capsule keeps working.
+ */
+function writeToStdout(line: string): void {
+  if (!stdoutGuarded) {
+    stdoutGuarded = true;
+    process.stdout.on("error", () => {});
+  }
+  process.stdout.write(line);
 }
 
 /** `"a":1,"b":"x"` for the object's own enumerable fields (no braces); "" when it has none. */
