@@ -143,6 +143,12 @@ describe("host agent endpoints: register, refresh, heartbeat", () => {
     await new Promise((r) => setTimeout(r, 5));
     assert.equal((await heartbeat(a.host.id, a.token)).status, 204);
     assert.ok(((await hosts.getById(uuidOf(a.host.id)))?.lastHeartbeatAt?.getTime() ?? 0) > before);
+    // What the agent sends: a JSON content type and no body.
+    const asAgent = await s.call(`/v1/hosts/${a.host.id}/heartbeat`, {
+      method: "POST",
+      headers: { "x-host-token": a.token, "content-type": "application/json" },
+    });
+    assert.equal(asAgent.status, 204);
 
     assert.equal((await heartbeat(a.host.id)).status, 401);
     assert.equal((await heartbeat(a.host.id, "not-a-jwt")).status, 401);

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { apiRoutes } from "@wrenn/api-schema";
 import type { FastifyRequest } from "fastify";
 import type { RouteModule } from "../app.js";
@@ -27,7 +28,7 @@ function tokenHostOf(req: FastifyRequest): string {
  */
 export function hostRoutes(deps: HostRoutesDeps): RouteModule {
   const { auth, hosts, registration } = deps;
-  return (app) => {
+  return async (app) => {
     app.route({
       ...routeOptions(apiRoutes.createHost, auth),
       handler: async (req, reply) => reply.code(201).send(await hosts.create(userOf(req), req.body)),
@@ -81,12 +82,21 @@ export function hostRoutes(deps: HostRoutesDeps): RouteModule {
       ...routeOptions(apiRoutes.refreshHostToken, auth),
       handler: async (req) => registration.refresh(req.body.refresh_token),
     });
-    app.route({
-      ...routeOptions(apiRoutes.hostHeartbeat, auth),
-      handler: async (req, reply) => {
-        await registration.heartbeat(tokenHostOf(req), req.params.id);
-        return reply.code(204).send(null);
-      },
+    // Agents post heartbeats with `Content-Type: application/json` and no body, which
+    // Fastify's JSON parser refuses (400): in this route's own scope the body is read up to
+    // a small limit and ignored.
+    await app.register(async (scope) => {
+      scope.removeContentTypeParser("application/json");
+      scope.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: 1024 }, (_req, _body, done) =>
+        done(null, undefined),
+      );
+      scope.withTypeProvider<TypeBoxTypeProvider>().route({
+        ...routeOptions(apiRoutes.hostHeartbeat, auth),
+        handler: async (req, reply) => {
+          await registration.heartbeat(tokenHostOf(req), req.params.id);
+          return reply.code(204).send(null);
+        },
+      });
     });
   };
 }
