@@ -149,6 +149,13 @@ describe("capsules through the /v1 API (control plane + host agent + namespace r
     assert.ok(!list.some((c) => c.id === id));
   });
 
+  test("an all-optional body may be left out (curl -X POST with no data)", async () => {
+    const res = await s.api("/v1/capsules", { method: "POST" });
+    const created = await body<CapsuleJson>(res, 201);
+    assert.equal(created.template, "minimal");
+    assert.equal((await s.api(`/v1/capsules/${created.id}`, { method: "DELETE" })).status, 204);
+  });
+
   test("bad input and bad credentials: clear 4xx, nothing created", async () => {
     const before = (await body<CapsuleJson[]>(await s.api("/v1/capsules"), 200)).length;
     const cases: Array<[() => Promise<Response>, number]> = [

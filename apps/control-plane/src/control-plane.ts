@@ -1,5 +1,6 @@
 import type { Logger } from "@wrenn/kit";
 import type { FastifyBaseLogger } from "fastify";
+import { createAccountHousekeeping } from "./accounts/account-housekeeping.js";
 import { createAccountServices } from "./accounts/account-services.js";
 import { accountRoutes } from "./accounts/accounts.routes.js";
 import { createAccountsStore } from "./accounts/accounts-store.js";
@@ -10,6 +11,7 @@ import { createApiKeysRepo } from "./api-keys/api-keys.repo.js";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.js";
 import { createApiKeyService } from "./api-keys/api-keys.service.js";
 import { type App, buildApp, type RouteModule } from "./app.js";
+import { createAuditRepo } from "./audit/audit.repo.js";
 import type { AuditSink } from "./audit/audit-sink.js";
 import { JwtCodec } from "./auth/jwt.js";
 import { OAuthCookieSigner } from "./auth/oauth-state.js";
@@ -64,6 +66,10 @@ export interface ControlPlane {
   readonly app: App;
   readonly jwt: JwtCodec;
   readonly proxy: SandboxProxy;
+  /** Purges soft-deleted accounts after 15 days and prunes expired tokens; `main.ts` starts it. */
+  readonly housekeeping: ReturnType<typeof createAccountHousekeeping>;
+  /** Mail sends in flight; drained on shutdown. */
+  readonly mail: ReturnType<typeof createMailDispatch>;
   /** Not started: `main.ts` (or a test) calls `start()` once listening and disposes it on shutdown. */
   readonly hostMonitor: HostMonitor;
 }
@@ -152,6 +158,12 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
     dashboardUrl: deps.config.dashboardUrl,
     github: deps.config.github,
   });
+  const housekeeping = createAccountHousekeeping({
+    store,
+    audit: createAuditRepo(db),
+    mail,
+    log: log.child({ component: "account-housekeeping" }),
+  });
   routes.push(
     accountRoutes({ auth, accounts, oauth }),
     teamRoutes({ auth, teams: teamService }),
@@ -177,5 +189,5 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   // ---- end hosts ----
   const wsRoutes: RouteModule[] = [capsuleWsRoutes({ auth, access, capsules })];
   const { app } = await buildApp({ version: deps.version, logger: deps.logger, routes, wsRoutes, intercept: proxy });
-  return { app, jwt, proxy, hostMonitor: hostsModule.monitor };
+  return { app, jwt, proxy, hostMonitor: hostsModule.monitor, housekeeping, mail };
 }

@@ -67,6 +67,7 @@ async function main(): Promise<number> {
   }
   await cp.app.listen({ port: config.port, host: config.listenHost });
   cp.hostMonitor.start();
+  const housekeeping = cp.housekeeping.start();
   log.info({ url: config.publicUrl, database: db.kind }, "control plane ready");
 
   const stopped = new Promise<string>((resolve) => {
@@ -82,6 +83,8 @@ async function main(): Promise<number> {
   deadline.unref();
   await cp.app.close();
   await cp.hostMonitor[Symbol.asyncDispose]();
+  await housekeeping[Symbol.asyncDispose]();
+  await cp.mail.drain();
   await audit.flush();
   tls[Symbol.dispose]();
   await pool[Symbol.asyncDispose]();

@@ -25,7 +25,18 @@ export function routeOptions<TRoute extends ApiRoute>(route: TRoute, auth: Authe
     url: route.url,
     schema: route.schema as TRoute["schema"],
     onRequest: authHook(route, auth),
+    ...(bodyIsOptional(route) ? { preValidation: emptyBodyAsObject } : {}),
   };
+}
+
+/** A JSON body whose fields are all optional may be left out entirely (`curl -X POST` with no data). */
+function bodyIsOptional(route: ApiRoute): boolean {
+  const body = route.schema.body as { type?: unknown; required?: unknown[] } | undefined;
+  return body !== undefined && body.type === "object" && (body.required === undefined || body.required.length === 0);
+}
+
+async function emptyBodyAsObject(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined || request.body === null) request.body = {};
 }
 
 function authHook(route: ApiRoute, auth: Authenticator) {
