@@ -22,7 +22,8 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Cl
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", CLI, ...args], {
       env: childEnv,
-      timeout: 60_000,
+      // A hang guard, not an expectation: a fresh on-disk PGlite runs initdb (seconds when idle, a minute on a saturated machine).
+      timeout: 180_000,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -31,7 +32,7 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Cl
   }
 }
 
-describe("migrate CLI", { timeout: 180_000 }, () => {
+describe("migrate CLI", { timeout: 600_000 }, () => {
   test("--help prints the usage; bad command lines exit 2 with the usage and no stack", async () => {
     const help = await cli(["--help"]);
     assert.equal(help.code, 0);

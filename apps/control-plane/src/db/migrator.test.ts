@@ -19,7 +19,7 @@ function fakeMigration(version: number, name: string, up: string, down: string):
 }
 
 for (const backend of databaseBackends) {
-  describe(`migrator (${backend.kind})`, { timeout: 120_000 }, () => {
+  describe(`migrator (${backend.kind})`, { timeout: 300_000 }, () => {
     test("all ups, all downs, all ups again", async () => {
       await using db = await backend.open({ migrated: false });
       const migrations = await loadMigrations();

@@ -7,6 +7,9 @@
  * operation here goes through one FIFO mutex, and a transaction holds it from
  * BEGIN to COMMIT/ROLLBACK.
  */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { lockDataDir } from "./data-dir-lock.js";
 import { assertChannelName, type Database, type Queryable, type QueryResult, type SqlParam } from "./database.js";
@@ -120,9 +123,9 @@ class PgliteDatabase implements Database {
     });
   }
 
-  /** A tarball of the data directory (see `dumpPgliteDatabase`). */
+  /** A gzipped tarball of the data directory (see `dumpPgliteDatabase`). */
   dump(): Promise<Blob> {
-    return this.#serial(() => this.#pg.dumpDataDir("none"));
+    return this.#serial(() => this.#pg.dumpDataDir("gzip"));
   }
 
   async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
@@ -187,10 +190,24 @@ export async function openPgliteDatabase(options: PgliteDatabaseOptions = {}): P
 }
 
 /**
- * A tarball of an open in-memory PGlite database's data directory, to pass as
- * `loadDataDir`. Used by the test fixtures to clone a migrated database.
+ * A gzipped tarball (Blob type application/x-gzip) of an open in-memory PGlite
+ * database's data directory, to pass as `loadDataDir`. Used by the test
+ * fixtures to clone a migrated database.
  */
 export async function dumpPgliteDatabase(db: Database): Promise<Blob> {
   if (!(db instanceof PgliteDatabase)) throw new TypeError("dumpPgliteDatabase needs a PGlite database");
   return db.dump();
+}
+
+/**
+ * The installed PGlite package's version (data directories are only portable
+ * within one version: caches of dumps are keyed on it).
+ */
+export function pglitePackageVersion(): string {
+  // The CommonJS entry is dist/index.cjs, two levels below the package.json.
+  const entry = createRequire(import.meta.url).resolve("@electric-sql/pglite");
+  const manifest = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")) as {
+    version?: unknown;
+  };
+  return typeof manifest.version === "string" ? manifest.version : "unknown";
 }

@@ -12,17 +12,18 @@
  * }
  * ```
  *
- * `pglite`: in memory, cloned from a migrated data directory made once per
- * process (~0.5 s per database instead of ~4 s). `postgres`: a real PostgreSQL
+ * `pglite`: in memory, loaded from a cached dump of an empty or migrated data
+ * directory (see pglite-snapshots.ts) instead of running initdb each time.
+ * `postgres`: a real PostgreSQL
  * server (one private cluster per test run, see postgres-server.ts); each
  * database is `CREATE DATABASE t_<random> TEMPLATE wrenn_template` and is
  * dropped on dispose.
  */
 import { randomBytes } from "node:crypto";
 import type { Database, DatabaseKind, Queryable, QueryResult, SqlParam } from "../db/database.js";
-import { migrateUp } from "../db/migrator.js";
-import { dumpPgliteDatabase, openPgliteDatabase } from "../db/pglite-database.js";
+import { openPgliteDatabase } from "../db/pglite-database.js";
 import { openPostgresDatabase } from "../db/postgres-database.js";
+import { pgliteSnapshot } from "./pglite-snapshots.js";
 import { sharedPostgresServer } from "./postgres-server.js";
 import { serverUrl } from "./postgres-server-state.js";
 
@@ -83,19 +84,10 @@ class OwnedDatabase implements TestDatabase {
   }
 }
 
-let migratedPglite: Promise<Blob> | undefined;
-
 /** An in-memory PGlite database, migrated unless `migrated: false`. */
 export async function usePglite(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
-  if (options.migrated === false) {
-    return new OwnedDatabase(await openPgliteDatabase(), undefined, async () => undefined);
-  }
-  migratedPglite ??= (async () => {
-    await using seed = await openPgliteDatabase();
-    await migrateUp(seed);
-    return dumpPgliteDatabase(seed);
-  })();
-  const db = await openPgliteDatabase({ loadDataDir: await migratedPglite });
+  const snapshot = await pgliteSnapshot(options.migrated === false ? "empty" : "migrated");
+  const db = await openPgliteDatabase({ loadDataDir: snapshot });
   return new OwnedDatabase(db, undefined, async () => undefined);
 }
 
