@@ -150,9 +150,11 @@ export interface TestAgent extends AsyncDisposable {
  * (guest images from the shared cache). Dispose shuts it down and checks that no netns,
  * veth, nft table, cgroup, mount or capsule directory of the run is left. @internal
  */
-export async function startTestAgent(env: Record<string, string> = {}): Promise<TestAgent> {
+export async function startTestAgent(env: Record<string, string> = {}, args: string[] = []): Promise<TestAgent> {
   const net = testNetConfig();
-  const wrennDir = await mkdtemp(join(tmpdir(), `${net.prefix}-agent-`));
+  // A state dir given in `env` (an agent restarted on the same state) is left for its owner.
+  const ownDir = env["WRENN_DIR"] === undefined;
+  const wrennDir = env["WRENN_DIR"] ?? (await mkdtemp(join(tmpdir(), `${net.prefix}-agent-`)));
   const loaded = loadConfig(
     {
       WRENN_DIR: wrennDir,
@@ -166,7 +168,7 @@ export async function startTestAgent(env: Record<string, string> = {}): Promise<
       WRENN_NET_POOL: "2",
       ...env,
     },
-    [],
+    args,
   );
   if (loaded.kind !== "run") throw new Error("unreachable");
   const log = new MemoryLogger();
@@ -188,7 +190,7 @@ export async function startTestAgent(env: Record<string, string> = {}): Promise<
       const mounted = readFileSync("/proc/self/mountinfo", "utf8").includes(wrennDir);
       const capsules = await readdir(join(wrennDir, "sandboxes"));
       const left = await ownedLeftovers(runner, net.prefix);
-      if (!mounted) await rm(wrennDir, { recursive: true, force: true });
+      if (!mounted && ownDir) await rm(wrennDir, { recursive: true, force: true });
       assert.equal(mounted, false, "no overlay left mounted");
       assert.deepEqual(capsules, [], "no capsule directory left");
       assert.deepEqual(left, [], "no netns, veth or nft table left");

@@ -63,12 +63,13 @@ describe("capsule acceptance (privileged, namespace runtime)", { skip, timeout: 
   });
 
   it("isolation: own processes, files and hostname; no way to another capsule or the agent; OOM stays inside", async () => {
-    // The agent listens on an address this test puts on a dummy link of its own: the host
+    // The agent listens on an address this test puts on a link of its own: the host
     // reaches it, capsules must not (their gateway side drops anything new to the host).
     const prefixLink = `t${Math.random().toString(16).slice(2, 7)}d0`;
     const listenIp = `10.213.255.${2 + Math.floor(Math.random() * 250)}`;
     await runChecked(runner, ["ip", "-batch", "-"], {
-      stdin: `link add ${prefixLink} type dummy\naddr add ${listenIp}/32 dev ${prefixLink}\nlink set ${prefixLink} up\n`,
+      // A veth pair (this kernel has no dummy links) whose one end carries the address.
+      stdin: `link add ${prefixLink} type veth peer name ${prefixLink}p\naddr add ${listenIp}/32 dev ${prefixLink}\nlink set ${prefixLink} up\nlink set ${prefixLink}p up\n`,
     });
     try {
       const port = await freePort();

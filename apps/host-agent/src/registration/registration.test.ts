@@ -59,7 +59,7 @@ describe("registration against a stand-in control plane", () => {
 
 describe("heartbeat loop", { skip: envdSkip }, () => {
   async function registered(cp: Awaited<ReturnType<typeof startCpStandIn>>, dir: string) {
-    const client = new ControlPlaneClient({ baseUrl: cp.url, timeoutMs: 1000 });
+    const client = new ControlPlaneClient({ baseUrl: cp.url });
     const creds = await client.register(cp.issueToken(), await readHostFacts(dir), "127.0.0.1:50051");
     const path = join(dir, "host-credentials.json");
     await saveCredentials(path, creds);

@@ -24,7 +24,7 @@ const skip =
       ? "envd bundle missing (npm run build -w @wrenn/envd)"
       : false);
 
-describe("SandboxManager on NamespaceRuntime + NetnsNetwork (privileged)", { skip, timeout: 120_000 }, () => {
+describe("SandboxManager on NamespaceRuntime + NetnsNetwork (privileged)", { skip, timeout: 600_000 }, () => {
   it("create → pause → resume → destroy leaves nothing behind", async (t) => {
     const config = testNetConfig();
     const prefix = config.prefix;
