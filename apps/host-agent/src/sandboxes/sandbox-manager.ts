@@ -174,7 +174,7 @@ export class SandboxManager implements AsyncDisposable {
 
   /**
    * Writes a capsule into `dir` (an empty directory) as a template: pauses it first when it
-   * runs (a `base` template also has the guest `sync` its filesystem before), then lets the
+   * runs (a `base` template needs it running: the guest `sync`s its filesystem first), then lets the
    * runtime materialize it. A `snapshot` leaves the capsule paused; a `base` destroys it.
    * `failed_precondition` when the runtime cannot make templates.
    */
@@ -184,6 +184,14 @@ export class SandboxManager implements AsyncDisposable {
       const materialize = live.handle.materialize?.bind(live.handle);
       if (!materialize) {
         throw new PlatformError("failed_precondition", "SNAPSHOT_UNSUPPORTED", "this runtime cannot make templates");
+      }
+      if (opts.kind === "base" && e.record.status !== "running") {
+        // A VM's guest may still hold writes in its page cache: only a running guest can flush them.
+        throw new PlatformError(
+          "failed_precondition",
+          "SANDBOX_NOT_RUNNING",
+          "resume the capsule before flattening it",
+        );
       }
       if (e.record.status === "running") {
         if (opts.kind === "base") await guestSync(live.envd, signal);
