@@ -17,7 +17,11 @@ class Client {
     this.ws.on("message", (d) => {
       const m = JSON.parse(String(d)) as Msg;
       this.messages.push(m);
-      this.#waiters = this.#waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));
+      this.#waiters = this.#waiters.filter((w) => {
+        if (!w.pred(m)) return true;
+        w.resolve(m);
+        return false;
+      });
     });
     this.closed = new Promise((r) => this.ws.on("close", (code) => r(code)));
   }
@@ -38,7 +42,13 @@ class Client {
         () => reject(new Error(`timeout; got ${JSON.stringify(this.messages).slice(-500)}`)),
         timeoutMs,
       );
-      this.#waiters.push({ pred, resolve: (m) => (clearTimeout(t), resolve(m)) });
+      this.#waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(t);
+          resolve(m);
+        },
+      });
     });
   }
   output(): string {

@@ -81,7 +81,9 @@ async function waitFor(what, check, pidFile, logFile, timeoutMs) {
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new UpError(`${what} did not become ready in ${timeoutMs / 1000} s. Last lines of ${logFile}:\n${tail(logFile)}`);
+  throw new UpError(
+    `${what} did not become ready in ${timeoutMs / 1000} s. Last lines of ${logFile}:\n${tail(logFile)}`,
+  );
 }
 
 async function api(path, init = {}) {
@@ -115,7 +117,9 @@ async function up(detach) {
   } else say("control plane already running");
   await waitFor("the control plane", async () => (await fetch(`${url}/health`)).ok, files.cpPid, files.cpLog, 120_000);
   if (!existsSync(files.bootstrap)) {
-    throw new UpError(`${files.bootstrap} is missing: the database already had users. Remove ${wrennDir}/pgdata to start over.`);
+    throw new UpError(
+      `${files.bootstrap} is missing: the database already had users. Remove ${wrennDir}/pgdata to start over.`,
+    );
   }
   const creds = JSON.parse(readFileSync(files.bootstrap, "utf8"));
   const session = await api("/v1/auth/login", {
@@ -136,7 +140,11 @@ async function up(detach) {
     ];
     if (!existsSync(files.credentials)) {
       say("registering the local host agent");
-      const created = await api("/v1/hosts", { method: "POST", headers: auth, body: JSON.stringify({ type: "regular" }) });
+      const created = await api("/v1/hosts", {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ type: "regular" }),
+      });
       args.push("--register", created.registration_token);
     }
     startDetached("host agent", args, { ...process.env, WRENN_DIR: wrennDir }, files.agentLog, files.agentPid);
@@ -196,7 +204,10 @@ async function down() {
 async function status() {
   const cp = alive(files.cpPid);
   const agent = alive(files.agentPid);
-  const health = await fetch(`${url}/health`).then((r) => (r.ok ? "healthy" : `HTTP ${r.status}`), () => "unreachable");
+  const health = await fetch(`${url}/health`).then(
+    (r) => (r.ok ? "healthy" : `HTTP ${r.status}`),
+    () => "unreachable",
+  );
   process.stdout.write(
     `control plane  ${cp ? `running (pid ${cp})` : "stopped"}  ${url}  ${health}\n` +
       `host agent     ${agent ? `running (pid ${agent})` : "stopped"}  127.0.0.1:${agentPort}\n` +
