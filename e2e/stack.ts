@@ -5,12 +5,16 @@
  */
 import { hostname } from "node:os";
 import pino from "pino";
+import { RecordingMailer } from "../apps/control-plane/src/accounts/testing/recording-mailer.js";
 import { createApiKeysRepo } from "../apps/control-plane/src/api-keys/api-keys.repo.js";
 import { MemoryAuditSink } from "../apps/control-plane/src/audit/audit-sink.js";
 import { generateApiKey } from "../apps/control-plane/src/auth/api-key.js";
 import { type ControlPlane, createControlPlane } from "../apps/control-plane/src/control-plane.js";
+import { ControlPlaneTls } from "../apps/control-plane/src/hosts/control-plane-tls.js";
 import { HostClientPool } from "../apps/control-plane/src/hosts/host-client-pool.js";
+import type { HostMonitorTiming } from "../apps/control-plane/src/hosts/hosts.module.js";
 import { createHostsRepo } from "../apps/control-plane/src/hosts/hosts.repo.js";
+import { toPublicId } from "../apps/control-plane/src/ids/public-id.js";
 import { InternalCa } from "../apps/control-plane/src/pki/internal-ca.js";
 import { type TestDatabase, usePglite } from "../apps/control-plane/src/testing/databases.js";
 import { createTestTeam, createTestUser } from "../apps/control-plane/src/testing/repo-fixtures.js";
@@ -23,19 +27,38 @@ export interface TeamCredentials {
   readonly apiKey: string;
 }
 
-/** The running stack. Dispose destroys everything it made. */
-export interface Stack extends AsyncDisposable {
+/** A control plane without any host: database, CA, host client pool, app, teams and an admin. */
+export interface ControlPlaneStack extends AsyncDisposable {
   readonly base: string;
   readonly port: number;
   readonly db: TestDatabase;
   readonly cp: ControlPlane;
-  readonly agent: TestAgent;
   readonly audit: MemoryAuditSink;
+  /** The internal CA agents' certificates come from. */
+  readonly ca: InternalCa;
+  readonly pool: HostClientPool;
   /** Team A and team B, each with an owner and an API key. */
   readonly teamA: TeamCredentials;
   readonly teamB: TeamCredentials;
+  /** A platform admin (in a team of their own) and their user JWT. */
+  readonly admin: { readonly userId: string; readonly token: string };
   /** fetch against the control plane with team A's key (override headers to change). */
   api(path: string, init?: RequestInit & { key?: string }): Promise<Response>;
+}
+
+/** Options of {@link startControlPlaneStack}. */
+export interface ControlPlaneStackOptions {
+  /** Dial agents over mTLS with a client certificate from the stack's CA. @default false: plain HTTP */
+  readonly mtls?: boolean;
+  /** Start the host monitor with this timing. @default not started */
+  readonly monitor?: HostMonitorTiming;
+}
+
+/** The running stack. Dispose destroys everything it made. */
+export interface Stack extends ControlPlaneStack {
+  readonly agent: TestAgent;
+  /** The agent's host row (UUID), registered directly in the database. */
+  readonly hostId: string;
 }
 
 /** True where the stack can run: root (namespaces, nftables) with the guest image cached or buildable. */
@@ -55,11 +78,86 @@ async function makeTeam(db: TestDatabase): Promise<TeamCredentials> {
   return { teamId: team.id, userId: user.id, apiKey: key.plaintext };
 }
 
-/** Starts agent, database and control plane. */
+/**
+ * Starts the database and the control plane (listening on 127.0.0.1:0) with
+ * two teams and a platform admin. No host exists: tests register their own.
+ */
+export async function startControlPlaneStack(options: ControlPlaneStackOptions = {}): Promise<ControlPlaneStack> {
+  const db = await usePglite();
+  const ca = await InternalCa.create();
+  const clientTls = options.mtls ? await ControlPlaneTls.start(ca) : undefined;
+  const pool = new HostClientPool({ tls: () => clientTls?.current });
+  const audit = new MemoryAuditSink();
+  const mailer = new RecordingMailer();
+  const cp = await createControlPlane({
+    config: {
+      jwtSecret: "e2e-secret-".padEnd(40, "x"),
+      domain: "localhost",
+      publicUrl: "http://localhost",
+      dashboardUrl: "http://localhost",
+      github: undefined,
+    },
+    mailer,
+    db,
+    logger: pino({ level: process.env["E2E_LOG"] ?? "silent", base: { host: hostname() } }),
+    version: "e2e",
+    pool,
+    audit,
+    ca,
+    ...(options.monitor ? { hostMonitor: options.monitor } : {}),
+  });
+  await cp.app.listen({ port: 0, host: "127.0.0.1" });
+  if (options.monitor) cp.hostMonitor.start();
+  const port = (cp.app.server.address() as { port: number }).port;
+  const base = `http://127.0.0.1:${port}`;
+  const teamA = await makeTeam(db);
+  const teamB = await makeTeam(db);
+  const adminUser = await createTestUser(db, { isAdmin: true });
+  const adminTeam = await createTestTeam(db, { ownerId: adminUser.id });
+  const adminToken = cp.jwt.signUser({
+    userId: toPublicId("user", adminUser.id),
+    teamId: toPublicId("team", adminTeam.id),
+    role: "owner",
+    email: adminUser.email,
+    name: adminUser.name,
+    isAdmin: true,
+  });
+  return {
+    base,
+    port,
+    db,
+    cp,
+    audit,
+    ca,
+    pool,
+    teamA,
+    teamB,
+    admin: { userId: adminUser.id, token: adminToken },
+    api(path, init = {}) {
+      const { key, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (!headers.has("x-api-key") && !headers.has("authorization")) headers.set("x-api-key", key ?? teamA.apiKey);
+      return fetch(`${base}${path}`, { ...rest, headers });
+    },
+    async [Symbol.asyncDispose]() {
+      await cp.hostMonitor[Symbol.asyncDispose]();
+      await cp.app.close();
+      await pool[Symbol.asyncDispose]();
+      clientTls?.[Symbol.dispose]();
+      await db[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/**
+ * Starts agent, database and control plane. The agent (plain HTTP on
+ * loopback, no control plane URL) is registered directly in the database;
+ * the host monitor does not run (nothing heartbeats).
+ */
 export async function startStack(): Promise<Stack> {
   const agent = await startTestAgent();
-  const db = await usePglite();
-  const hosts = createHostsRepo(db);
+  const cps = await startControlPlaneStack();
+  const hosts = createHostsRepo(cps.db);
   const host = await hosts.insert({ type: "regular", teamId: null, createdBy: null });
   await hosts.register(host.id, {
     arch: process.arch,
@@ -70,44 +168,13 @@ export async function startStack(): Promise<Stack> {
     certFingerprint: "",
     certExpiresAt: new Date(Date.now() + 86_400_000),
   });
-  const pool = new HostClientPool({ tls: () => undefined });
-  const audit = new MemoryAuditSink();
-  const cp = await createControlPlane({
-    config: { jwtSecret: "e2e-secret-".padEnd(40, "x"), domain: "localhost" },
-    db,
-    logger: pino({ level: process.env["E2E_LOG"] ?? "silent", base: { host: hostname() } }),
-    version: "e2e",
-    pool,
-    audit,
-    // This stack's agent is registered directly in the database and serves plain HTTP on
-    // loopback; the CA is only there for the registration endpoint (see hosts.e2e.test.ts).
-    ca: await InternalCa.create(),
-  });
-  await cp.app.listen({ port: 0, host: "127.0.0.1" });
-  const port = (cp.app.server.address() as { port: number }).port;
-  const base = `http://127.0.0.1:${port}`;
-  const teamA = await makeTeam(db);
-  const teamB = await makeTeam(db);
   return {
-    base,
-    port,
-    db,
-    cp,
+    ...cps,
     agent,
-    audit,
-    teamA,
-    teamB,
-    api(path, init = {}) {
-      const { key, ...rest } = init;
-      const headers = new Headers(rest.headers);
-      if (!headers.has("x-api-key") && !headers.has("authorization")) headers.set("x-api-key", key ?? teamA.apiKey);
-      return fetch(`${base}${path}`, { ...rest, headers });
-    },
+    hostId: host.id,
     async [Symbol.asyncDispose]() {
-      await cp.app.close();
-      await pool[Symbol.asyncDispose]();
+      await cps[Symbol.asyncDispose]();
       await agent[Symbol.asyncDispose]();
-      await db[Symbol.asyncDispose]();
     },
   };
 }
