@@ -12,6 +12,7 @@ import { apiKeyRoutes } from "./api-keys/api-keys.routes.js";
 import { createApiKeyService } from "./api-keys/api-keys.service.js";
 import { type App, buildApp, type RouteModule } from "./app.js";
 import { createAuditRepo } from "./audit/audit.repo.js";
+import { auditRoutes } from "./audit/audit.routes.js";
 import type { AuditSink } from "./audit/audit-sink.js";
 import { JwtCodec } from "./auth/jwt.js";
 import { OAuthCookieSigner } from "./auth/oauth-state.js";
@@ -33,6 +34,13 @@ import { createHostsRepo } from "./hosts/hosts.repo.js";
 import { createAuthenticator } from "./http/auth.js";
 import { parsePublicId } from "./ids/public-id.js";
 import type { Mailer } from "./mail/mailer.js";
+import { createMetricPointsRepo } from "./metrics/metric-points.repo.js";
+import { createMetricsRepo } from "./metrics/metrics.repo.js";
+import { metricsRoutes } from "./metrics/metrics.routes.js";
+import { createCapsuleMetricsService } from "./metrics/metrics.service.js";
+import { createMetricsLoops, type MetricsLoops } from "./metrics/metrics-loops.js";
+import { createStatsService } from "./metrics/stats.service.js";
+import { createUsageRepo } from "./metrics/usage.repo.js";
 import { SandboxProxy } from "./proxy/sandbox-proxy.js";
 import { snapshotRoutes } from "./snapshots/snapshots.routes.js";
 import { createSnapshotService } from "./snapshots/snapshots.service.js";
@@ -72,6 +80,8 @@ export interface ControlPlane {
   readonly mail: ReturnType<typeof createMailDispatch>;
   /** Not started: `main.ts` (or a test) calls `start()` once listening and disposes it on shutdown. */
   readonly hostMonitor: HostMonitor;
+  /** Team metrics sampler (10 s) and usage rollup (1 h); not started: `main.ts` calls `start()`. */
+  readonly metricsLoops: MetricsLoops;
 }
 
 /**
@@ -103,6 +113,18 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
     log: log.child({ component: "sandbox-proxy" }),
   });
 
+  // ---- metrics, stats, usage, audit log (issue 4): services, hooks; routes below ----
+  const capsuleMetrics = createCapsuleMetricsService({
+    access,
+    points: createMetricPointsRepo(db),
+    log: log.child({ component: "capsule-metrics" }),
+  });
+  const metricsLoops = createMetricsLoops({
+    metrics: createMetricsRepo(db),
+    usage: createUsageRepo(db),
+    log: log.child({ component: "metrics-loops" }),
+  });
+  // ---- end metrics ----
   const capsuleService = createCapsuleService({
     capsules,
     templates,
@@ -112,6 +134,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
     audit: deps.audit,
     log: log.child({ component: "capsules" }),
     onUnreachable: (id) => proxy.cache.evict(id),
+    metrics: capsuleMetrics,
   });
   const routes: RouteModule[] = [
     capsuleRoutes({ auth, capsules: capsuleService, exec: createCapsuleExecService({ access, capsules }) }),
@@ -187,7 +210,17 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   });
   routes.push(hostsModule.routes);
   // ---- end hosts ----
+  // ---- metrics, stats, usage, audit log (issue 4) ----
+  routes.push(
+    metricsRoutes({
+      auth,
+      metrics: capsuleMetrics,
+      stats: createStatsService({ metrics: createMetricsRepo(db), usage: createUsageRepo(db) }),
+    }),
+    auditRoutes({ auth, audit: createAuditRepo(db) }),
+  );
+  // ---- end metrics ----
   const wsRoutes: RouteModule[] = [capsuleWsRoutes({ auth, access, capsules })];
   const { app } = await buildApp({ version: deps.version, logger: deps.logger, routes, wsRoutes, intercept: proxy });
-  return { app, jwt, proxy, hostMonitor: hostsModule.monitor, housekeeping, mail };
+  return { app, jwt, proxy, hostMonitor: hostsModule.monitor, housekeeping, mail, metricsLoops };
 }

@@ -67,6 +67,7 @@ async function main(): Promise<number> {
   }
   await cp.app.listen({ port: config.port, host: config.listenHost });
   cp.hostMonitor.start();
+  const metricsLoops = cp.metricsLoops.start();
   const housekeeping = cp.housekeeping.start();
   log.info({ url: config.publicUrl, database: db.kind }, "control plane ready");
 
@@ -83,6 +84,7 @@ async function main(): Promise<number> {
   deadline.unref();
   await cp.app.close();
   await cp.hostMonitor[Symbol.asyncDispose]();
+  await metricsLoops[Symbol.asyncDispose]();
   await housekeeping[Symbol.asyncDispose]();
   await cp.mail.drain();
   await audit.flush();

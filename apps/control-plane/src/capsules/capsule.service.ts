@@ -1,6 +1,7 @@
 import type { Logger } from "@wrenn/kit";
 import type { AuditSink } from "../audit/audit-sink.js";
 import { agentErrorToApi, isAgentNotFound } from "../hosts/agent-errors.js";
+import type { HostAgentClient } from "../hosts/host-client-pool.js";
 import type { HostsRepo } from "../hosts/hosts.repo.js";
 import { pickHost } from "../hosts/scheduler.js";
 import { notFound } from "../http/api-error.js";
@@ -10,7 +11,7 @@ import type { TeamsRepo } from "../teams/teams.repo.js";
 import type { TemplatesRepo } from "../templates/templates.repo.js";
 import type { CapsuleAccess } from "./capsule-access.js";
 import { type CapsuleJson, toCapsuleJson } from "./capsule-json.js";
-import { ACTIVE_CAPSULE_STATUSES, type CapsulesRepo } from "./capsules.repo.js";
+import { ACTIVE_CAPSULE_STATUSES, type Capsule, type CapsulesRepo } from "./capsules.repo.js";
 
 /** Disk of every capsule, in MB (not exposed by the API, as in the reference). */
 export const CAPSULE_DISK_MB = 5120;
@@ -28,6 +29,14 @@ export interface CapsuleServiceDeps {
   readonly log: Logger;
   /** Called when a capsule stops being reachable (destroy, pause): the proxy forgets its target. */
   readonly onUnreachable?: (publicId: string) => void;
+  /** Persists the agent's metric rings before pause and destroy (never throws). */
+  readonly metrics?: CapsuleMetricsHooks;
+}
+
+/** Called before the agent forgets a capsule's metrics; implementations swallow their own errors. */
+export interface CapsuleMetricsHooks {
+  beforePause(capsule: Capsule, agent: HostAgentClient): Promise<void>;
+  beforeDestroy(capsule: Capsule): Promise<void>;
 }
 
 /** `POST /v1/capsules` input, defaults already applied by the schema. */
@@ -133,6 +142,7 @@ export function createCapsuleService(deps: CapsuleServiceDeps) {
     async destroy(principal: Principal, id: string): Promise<void> {
       const capsule = await access.find(principal.teamId, id);
       if (!ACTIVE_CAPSULE_STATUSES.includes(capsule.status)) return;
+      await deps.metrics?.beforeDestroy(capsule);
       await destroyOnAgent(capsule, capsule.status === "missing");
       await capsules.setStatus(capsule.id, "stopped");
       deps.onUnreachable?.(id);
@@ -156,6 +166,7 @@ export function createCapsuleService(deps: CapsuleServiceDeps) {
       deps.onUnreachable?.(id);
       try {
         const agent = await access.agent(capsule);
+        await deps.metrics?.beforePause(capsule, agent);
         await agent.pauseSandbox({ sandboxId: id }, { signal: lifecycleSignal() });
       } catch (err) {
         await capsules.transition(capsule.id, ["paused"], "running");

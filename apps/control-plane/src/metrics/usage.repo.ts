@@ -77,6 +77,24 @@ export function createUsageRepo(db: Queryable) {
       return result.rowCount;
     },
 
+    /**
+     * UTC days before `beforeDay` ('YYYY-MM-DD') that have samples but come
+     * after the newest day already in `daily_usage` (every sampled day when
+     * none is): what a rollup has to compute, oldest first. Catches up after
+     * downtime across day boundaries (the reference only did yesterday, B.12).
+     */
+    async listDaysToRollUp(beforeDay: string): Promise<string[]> {
+      const result = await db.query<{ day: string }>(
+        `SELECT DISTINCT (sampled_at AT TIME ZONE 'UTC')::date::text AS day
+         FROM sandbox_metrics_snapshots
+         WHERE sampled_at < ($1::date)::timestamp AT TIME ZONE 'UTC'
+           AND sampled_at >= COALESCE(((SELECT max(day) FROM daily_usage) + 1)::timestamp AT TIME ZONE 'UTC', '-infinity')
+         ORDER BY 1`,
+        [beforeDay],
+      );
+      return result.rows.map((r) => r.day);
+    },
+
     /** Stored days of a team from `from` to `to` inclusive ('YYYY-MM-DD'), oldest first; days without a row are absent. */
     async getRange(teamId: string, from: string, to: string): Promise<DailyUsage[]> {
       const result = await db.query<DailyUsage>(
