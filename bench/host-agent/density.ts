@@ -92,16 +92,19 @@ async function idleFleet(
     // Restored VMs and fresh envds do start-up work for a while: let it pass before the window.
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     signal.throwIfAborted();
-    const cpu0 = await Promise.all(ids.map(async (id) => (await agent.runtime.handle(id).usage()).cpuUsageMicros));
+    // Each usage() runs `du` on the capsule's upper dir: 8 at a time, not a spawn storm.
+    const cpuNow = () => mapLimit(ids, 8, async (id) => (await agent.runtime.handle(id).usage()).cpuUsageMicros);
+    const cpu0 = await cpuNow();
     const agent0 = await agentCpuMicros();
     const w0 = performance.now();
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     signal.throwIfAborted();
     const windowMicros = (performance.now() - w0) * 1000;
-    const cpu1 = await Promise.all(ids.map(async (id) => (await agent.runtime.handle(id).usage()).cpuUsageMicros));
+    const cpu1 = await cpuNow();
     const agentPct = ((await agentCpuMicros()) - agent0) / windowMicros / count;
     const readings: IdleReading[] = [];
     for (const [i, id] of ids.entries()) {
+      signal.throwIfAborted();
       const used = (cpu1[i] ?? 0) - (cpu0[i] ?? 0);
       readings.push({ ...(await read(id)), cpuPct: (used / windowMicros) * 100 });
     }

@@ -21,8 +21,12 @@ import type { BenchRuntime } from "./options.js";
 export const BENCH_STATE_ROOT = "/tmp/wrenn-bench-host-agent";
 /** cgroup segment shared by the benchmark's namespace capsules. */
 export const BENCH_CGROUP_PARENT = "wrenn-bench";
-/** Marker in the command line of every helper process the benchmark starts itself. */
-export const BENCH_PROCESS_MARKER = "wrenn-bench-host-agent";
+/**
+ * Marker in the command line of every helper process the benchmark starts itself (floor
+ * servers, load generators), so a later run can find what a crash left. Distinct from the
+ * state root's name, which shells and other tools may well mention.
+ */
+export const BENCH_PROCESS_MARKER = "wrenn-bench-helper-process";
 const LOCK_FILE = "/run/wrenn-bench-host-agent.lock";
 
 /** The network layout of each runtime's agent: own prefix, own /16, a pool for pooled creates. */
@@ -82,8 +86,7 @@ export async function processesWith(...needles: string[]): Promise<number[]> {
 export async function sweepBenchState(runner: CommandRunner = new ExecFileRunner()): Promise<void> {
   const stale = [
     ...(await processesWith("qemu-system", BENCH_STATE_ROOT)),
-    ...(await processesWith(BENCH_PROCESS_MARKER, "unshare")),
-    ...(await processesWith(BENCH_PROCESS_MARKER, "-e")),
+    ...(await processesWith(BENCH_PROCESS_MARKER)),
   ];
   for (const pid of new Set(stale)) {
     try {

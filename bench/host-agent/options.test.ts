@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { benchPlan, parseBenchArgs, UsageError } from "./options.js";
 
-test("defaults: full mode, both runtimes (namespace first), 200 capsules, 6 VMs", () => {
+test("defaults: full mode, both runtimes (namespace first), 100 capsules, 6 VMs", () => {
   assert.deepEqual(parseBenchArgs([]), {
     quick: false,
     runtimes: ["namespace", "qemu"],
-    capsules: 200,
+    capsules: 100,
     vms: 6,
     help: false,
   });

@@ -29,16 +29,25 @@ export async function benchProxy(
   const paths = { agent: proxied, bare: bare.url, direct } as const;
   // A TCG guest moves data 20–30× slower: a smaller body keeps the run short.
   const bytes = agent.kind === "qemu" ? plan.downloadBytes / 8 : plan.downloadBytes;
-  const repeats = String(plan.downloadRepeats);
+  const repeats = plan.downloadRepeats;
   const count = String(agent.kind === "qemu" ? Math.ceil(plan.smallRequests / 10) : plan.smallRequests);
 
+  type Path = keyof typeof paths;
   const each = async (args: (base: string) => string[]) => {
-    const out: Record<keyof typeof paths, LoadResult> = {} as Record<keyof typeof paths, LoadResult>;
+    const out = {} as Record<Path, LoadResult>;
     for (const k of ["direct", "bare", "agent"] as const) out[k] = await runLoad(args(paths[k]), signal);
     return out;
   };
-  const big = await each((b) => ["download", `${b}/big?bytes=${bytes}`, repeats]);
-  for (const d of Object.values(big)) if (d.bytes !== bytes) throw new Error(`downloaded ${d.bytes} of ${bytes} bytes`);
+  // Repeats interleave the three paths, so a load swing on this shared machine hits each alike.
+  const big = {} as Record<Path, LoadResult>;
+  for (let r = 0; r < plan.downloadRepeats; r++) {
+    const round = await each((b) => ["download", `${b}/big?bytes=${bytes}`, "1"]);
+    for (const [k, v] of Object.entries(round) as [Path, LoadResult][]) {
+      if (v.bytes !== bytes) throw new Error(`downloaded ${v.bytes} of ${bytes} bytes through ${k}`);
+      const best = big[k];
+      if (!best || mibps(v) > mibps(best)) big[k] = v;
+    }
+  }
   const one = await each((b) => ["small", `${b}/small`, count, "1"]);
   const many = await each((b) => ["small", `${b}/small`, count, String(CONCURRENCY)]);
   return [
