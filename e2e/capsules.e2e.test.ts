@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { checkedResponses, referenceJson } from "./reference-check.js";
 import { json, type Stack, stackSkipReason, startStack } from "./stack.js";
 
 interface CapsuleJson {
@@ -39,13 +40,20 @@ describe("capsules through the /v1 API (control plane + host agent + namespace r
   });
 
   test("create → running, listed, readable by its team only", async () => {
-    const created = await body<CapsuleJson>(await s.api("/v1/capsules", json({ timeout_sec: 0 })), 201);
+    const created = await referenceJson<CapsuleJson>(
+      await s.api("/v1/capsules", json({ timeout_sec: 0 })),
+      "POST",
+      "/v1/capsules",
+      201,
+    );
     assert.match(created.id, /^cl-[0-9a-z]{25}$/);
     assert.equal(created.status, "running");
     assert.equal(created.template, "minimal");
     id = created.id;
-    const list = await body<CapsuleJson[]>(await s.api("/v1/capsules"), 200);
+    const list = await referenceJson<CapsuleJson[]>(await s.api("/v1/capsules"), "GET", "/v1/capsules", 200);
     assert.ok(list.some((c) => c.id === id));
+    await referenceJson(await s.api(`/v1/capsules/${id}`), "GET", "/v1/capsules/{id}", 200);
+    await referenceJson(await s.api(`/v1/capsules/${id}`, { key: s.teamB.apiKey }), "GET", "/v1/capsules/{id}", 404);
     assert.equal((await s.api(`/v1/capsules/${id}`, { key: s.teamB.apiKey })).status, 404);
     const otherList = await body<CapsuleJson[]>(await s.api("/v1/capsules", { key: s.teamB.apiKey }), 200);
     assert.ok(!otherList.some((c) => c.id === id));
@@ -53,7 +61,12 @@ describe("capsules through the /v1 API (control plane + host agent + namespace r
   });
 
   test("foreground exec: output, exit code, envs and cwd honoured, binary output as base64", async () => {
-    const r = await body<ExecJson>(await sh("echo out; echo err >&2; exit 3"), 200);
+    const r = await referenceJson<ExecJson>(
+      await sh("echo out; echo err >&2; exit 3"),
+      "POST",
+      "/v1/capsules/{id}/exec",
+      200,
+    );
     assert.deepEqual([r.stdout, r.stderr, r.exit_code, r.encoding], ["out\n", "err\n", 3, "utf-8"]);
     const env = await body<ExecJson>(
       await sh('echo "$GREETING $(pwd)"', { envs: { GREETING: "hi" }, cwd: "/tmp" }),
@@ -66,14 +79,18 @@ describe("capsules through the /v1 API (control plane + host agent + namespace r
   });
 
   test("background exec, process list and kill by tag", async () => {
-    const started = await body<{ pid: number; tag: string }>(
+    const started = await referenceJson<{ pid: number; tag: string }>(
       await sh("sleep 300", { background: true, tag: "sleeper" }),
+      "POST",
+      "/v1/capsules/{id}/exec",
       202,
     );
     assert.ok(started.pid > 0);
     assert.equal(started.tag, "sleeper");
-    const { processes } = await body<{ processes: { pid: number; tag?: string }[] }>(
+    const { processes } = await referenceJson<{ processes: { pid: number; tag?: string }[] }>(
       await s.api(`/v1/capsules/${id}/processes`),
+      "GET",
+      "/v1/capsules/{id}/processes",
       200,
     );
     assert.ok(processes.some((p) => p.tag === "sleeper" && p.pid === started.pid));
@@ -88,15 +105,22 @@ describe("capsules through the /v1 API (control plane + host agent + namespace r
     const read = await s.api(`/v1/capsules/${id}/files/read`, json({ path: "/tmp/e2e/hello.txt" }));
     assert.equal(read.status, 200);
     assert.equal(await read.text(), "hello from e2e");
-    const { entries } = await body<{ entries: { name: string; type: string; size: number }[] }>(
+    const { entries } = await referenceJson<{ entries: { name: string; type: string; size: number }[] }>(
       await s.api(`/v1/capsules/${id}/files/list`, json({ path: "/tmp/e2e" })),
+      "POST",
+      "/v1/capsules/{id}/files/list",
       200,
     );
     assert.deepEqual(
       entries.map((e) => [e.name, e.type, e.size]),
       [["hello.txt", "file", 14]],
     );
-    await body(await s.api(`/v1/capsules/${id}/files/mkdir`, json({ path: "/tmp/e2e/sub" })), 200);
+    await referenceJson(
+      await s.api(`/v1/capsules/${id}/files/mkdir`, json({ path: "/tmp/e2e/sub" })),
+      "POST",
+      "/v1/capsules/{id}/files/mkdir",
+      200,
+    );
     const again = await s.api(`/v1/capsules/${id}/files/mkdir`, json({ path: "/tmp/e2e/sub" }));
     assert.equal(again.status, 409);
     assert.equal((await s.api(`/v1/capsules/${id}/files/remove`, json({ path: "/tmp/e2e" }))).status, 204);
@@ -110,10 +134,20 @@ describe("capsules through the /v1 API (control plane + host agent + namespace r
       202,
     );
     await new Promise((r) => setTimeout(r, 500));
-    const paused = await body<CapsuleJson>(await s.api(`/v1/capsules/${id}/pause`, { method: "POST" }), 200);
+    const paused = await referenceJson<CapsuleJson>(
+      await s.api(`/v1/capsules/${id}/pause`, { method: "POST" }),
+      "POST",
+      "/v1/capsules/{id}/pause",
+      200,
+    );
     assert.equal(paused.status, "paused");
     assert.equal((await sh("true")).status, 409, "exec on a paused capsule is a conflict");
-    const resumed = await body<CapsuleJson>(await s.api(`/v1/capsules/${id}/resume`, { method: "POST" }), 200);
+    const resumed = await referenceJson<CapsuleJson>(
+      await s.api(`/v1/capsules/${id}/resume`, { method: "POST" }),
+      "POST",
+      "/v1/capsules/{id}/resume",
+      200,
+    );
     assert.equal(resumed.status, "running");
     const c1 = Number((await body<ExecJson>(await sh("cat /tmp/count"), 200)).stdout);
     await new Promise((r) => setTimeout(r, 400));
@@ -154,6 +188,10 @@ describe("capsules through the /v1 API (control plane + host agent + namespace r
     const created = await body<CapsuleJson>(res, 201);
     assert.equal(created.template, "minimal");
     assert.equal((await s.api(`/v1/capsules/${created.id}`, { method: "DELETE" })).status, 204);
+  });
+
+  test("responses of eleven routes were checked against the reference OpenAPI document", () => {
+    assert.ok(checkedResponses.size >= 11, [...checkedResponses].join(", "));
   });
 
   test("bad input and bad credentials: clear 4xx, nothing created", async () => {
