@@ -90,12 +90,13 @@ export function createHostsService(deps: HostsServiceDeps) {
       } else {
         if (input.team_id === undefined) throw invalidRequest("byoc hosts need team_id");
         const parsed = parsePublicId("team", input.team_id);
-        const team = parsed.ok ? await deps.teams.getById(parsed.uuid) : undefined;
-        if (team === undefined) throw notFound("team not found");
+        // Others' teams are refused before any lookup, so team ids cannot be probed.
         if (!principal.isAdmin) {
-          if (team.id !== principal.teamId) throw forbidden("switch to that team first");
+          if (!parsed.ok || parsed.uuid !== principal.teamId) throw forbidden("switch to that team first");
           requireTeamManager(principal);
         }
+        const team = parsed.ok ? await deps.teams.getById(parsed.uuid) : undefined;
+        if (team === undefined) throw notFound("team not found");
         if (!team.isByoc) throw forbidden("this team is not enabled for BYOC hosts; a platform admin can enable it");
         teamId = team.id;
       }
