@@ -115,7 +115,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     const proxy = new PortProxy({
       log,
       resolve: (id) => {
-        const rec = manager?.list().find((r) => r.id === id);
+        const rec = manager?.has(id) ? manager.get(id) : undefined;
         if (!rec?.envdUrl || (rec.status !== "running" && rec.status !== "paused")) return undefined;
         return { guestIp: new URL(rec.envdUrl).hostname, paused: rec.status === "paused" };
       },

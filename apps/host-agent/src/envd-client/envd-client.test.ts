@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { freePort } from "@wrenn/kit";
@@ -72,16 +74,21 @@ describe("EnvdClient against a real envd", { skip }, () => {
     await using envd = await spawnEnvd();
     const client = new EnvdClient({ baseUrl: envd.baseUrl });
     await client.waitHealthy(AbortSignal.timeout(15_000));
-    const started = Date.now();
-    const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => run(client.process, `sleep 0.6; echo ${i}`)),
-    );
-    const ms = Date.now() - started;
-    assert.deepEqual(
-      results.map((r) => r.out),
-      Array.from({ length: 12 }, (_, i) => `${i}\n`),
-    );
-    assert.ok(ms < 1500, `took ${ms} ms: streams were queued`);
+    // A barrier, not a stopwatch: each process waits (up to 10 s) until all 12 have started.
+    // Streams queued behind a socket cap could never all be running at once.
+    const dir = await mkdtemp(join(tmpdir(), "wrenn-streams-"));
+    try {
+      const script = (i: number) =>
+        `touch ${dir}/${i}; n=0; while [ $(ls ${dir} | wc -l) -lt 12 ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done; ls ${dir} | wc -l`;
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => run(client.process, script(i))));
+      assert.deepEqual(
+        results.map((r) => r.out.trim()),
+        Array.from({ length: 12 }, () => "12"),
+        "every stream saw all 12 running: none was queued",
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     assert.ok(client.agents.counts().streaming.idle <= 10);
     client.close();
   });

@@ -87,12 +87,12 @@ describe("minimal image (real build)", { skip, timeout: 30 * 60_000 }, () => {
     assert.ok(statSync(`${rootfs}/etc/ssl/certs/ca-certificates.crt`).size > 100_000);
   });
 
-  it("returns the cached image well under a second when nothing changed", async (t) => {
+  it("returns the cached image without building when nothing changed", async (t) => {
     const t0 = performance.now();
     const again = await buildImage({ wrennDir: WRENN_DIR, template: MINIMAL_TEMPLATE, sources, runner, ext4: true });
     const ms = performance.now() - t0;
     t.diagnostic(`cached build call: ${ms.toFixed(0)} ms`);
+    // Speed is for bench/; what matters here is that nothing was rebuilt.
     assert.deepEqual([again.cached, again.rootfs], [true, rootfs]);
-    assert.ok(ms < 1000, `${ms} ms`);
   });
 });

@@ -262,6 +262,11 @@ export class SandboxManager implements AsyncDisposable {
     return [...this.#entries.values()].map((e) => ({ ...e.record }));
   }
 
+  /** Whether the manager holds a capsule with this id (any status). */
+  has(id: string): boolean {
+    return this.#entries.has(id);
+  }
+
   /** One capsule's record; `not_found` if unknown. */
   get(id: string): SandboxRecord {
     return { ...this.#entry(id).record };
