@@ -68,8 +68,17 @@ describe("API key routes", { timeout: 60_000 }, () => {
     expectError(await create(s.token, { name: 5 }), 400, "invalid_request");
     expectError(await create(s.token, { name: "x".repeat(101) }), 400, "invalid_request");
     expectError(await call(app.base, "POST", "/v1/api-keys", { token: s.token, raw: "[" }), 400, "invalid_request");
-    expectError(await call(app.base, "POST", "/v1/api-keys", { token: s.token }), 400, "invalid_request");
     assert.deepEqual(expectOk<KeyJson[]>(await list(s.token), "listAPIKeys", 200), []);
+  });
+
+  test("a request without a body makes an unnamed key (every field of the body is optional)", async () => {
+    const s = await app.createUser();
+    const made = expectOk<KeyJson>(
+      await call(app.base, "POST", "/v1/api-keys", { token: s.token }),
+      "createAPIKey",
+      201,
+    );
+    assert.equal(made.name, "Unnamed API Key");
   });
 
   test("keys are scoped to the JWT's team: another team's key is 404 and stays", async () => {
