@@ -60,17 +60,8 @@ export async function prepareSpawn(
     }
     env[key] = value;
   }
-  // The cwd check and the PATH lookup are independent file system round
-  // trips: run them together (an exec's latency is mostly such waits). A bad
-  // cwd is reported first, as it would be if they ran in order.
-  const cwd = resolvedCwd(request.cwd ?? "", user, defaults.defaultWorkdir);
-  const [cwdCheck, lookup] = await Promise.allSettled([
-    assertDirectory(cwd),
-    findExecutable(request.cmd, env["PATH"] ?? "", cwd),
-  ]);
-  if (cwdCheck.status === "rejected") throw cwdCheck.reason;
-  if (lookup.status === "rejected") throw lookup.reason;
-  const file = lookup.value;
+  const cwd = await checkedCwd(request.cwd ?? "", user, defaults.defaultWorkdir);
+  const file = await findExecutable(request.cmd, env["PATH"] ?? "", cwd);
   return {
     file,
     argv0: request.cmd,
@@ -95,15 +86,13 @@ export function ptySize(size: { readonly cols: number; readonly rows: number }, 
   return { cols, rows };
 }
 
-function resolvedCwd(requested: string, user: UserInfo, defaultWorkdir: string | undefined): string {
+async function checkedCwd(requested: string, user: UserInfo, defaultWorkdir: string | undefined): Promise<string> {
+  let cwd: string;
   try {
-    return resolvePath(requested, user, defaultWorkdir);
+    cwd = resolvePath(requested, user, defaultWorkdir);
   } catch (err) {
     throw toConnectError(err);
   }
-}
-
-async function assertDirectory(cwd: string): Promise<void> {
   let isDir: boolean;
   try {
     isDir = (await fs.stat(cwd)).isDirectory();
@@ -111,15 +100,12 @@ async function assertDirectory(cwd: string): Promise<void> {
     throw invalid(`cwd '${cwd}' does not exist`);
   }
   if (!isDir) throw invalid(`cwd '${cwd}' is not a directory`);
+  return cwd;
 }
 
 /**
  * Looks `cmd` up like execvp: a name with a slash is a path (relative to the
- * child's cwd), otherwise each PATH entry is tried (an empty entry is the cwd)
- * and the first executable file wins. The entries are probed concurrently —
- * one file system round trip instead of one per entry before the match
- * (`/usr/bin` is the fourth entry of the default PATH) — and the answer is
- * still the first match in PATH order.
+ * child's cwd), otherwise each PATH entry is tried (an empty entry is the cwd).
  */
 export async function findExecutable(cmd: string, path: string, cwd: string): Promise<string> {
   if (cmd.includes("/")) {
@@ -127,11 +113,10 @@ export async function findExecutable(cmd: string, path: string, cwd: string): Pr
     if (await isExecutableFile(file)) return file;
     throw new ConnectError(`executable '${cmd}' not found or not executable`, Code.NotFound);
   }
-  const candidates = [...new Set(path.split(":").map((dir) => posix.resolve(cwd, dir, cmd)))];
-  const executable = await Promise.all(candidates.map(isExecutableFile));
-  const index = executable.indexOf(true);
-  const file = candidates[index];
-  if (file !== undefined) return file;
+  for (const dir of path.split(":")) {
+    const file = posix.resolve(cwd, dir, cmd);
+    if (await isExecutableFile(file)) return file;
+  }
   throw new ConnectError(`executable '${cmd}' not found in PATH`, Code.NotFound);
 }
 
