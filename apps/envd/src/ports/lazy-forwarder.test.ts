@@ -27,7 +27,15 @@ describe("LazyPortForwarder", () => {
     const forwarder = loaded(lazy);
     assert.ok(forwarder);
     assert.equal(forwarder.started, true);
-    await once(forwarder, "scanned");
+    // The scan timer is unref'd (scanning never keeps envd alive), so this
+    // test holds the event loop open itself while it waits, and gives up loudly.
+    const scanned = once(forwarder, "scanned", { signal: AbortSignal.timeout(5000) });
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await scanned;
+    } finally {
+      clearInterval(keepAlive);
+    }
     lazy.stop();
     assert.equal(forwarder.started, false);
   });
