@@ -135,6 +135,11 @@ describe("hosts: registration, mTLS, heartbeats, outage and return, forced delet
   test("agent stopped: unreachable, capsule missing; back from saved credentials: online, capsule reconciled", {
     timeout: 120_000,
   }, async () => {
+    // A stopping agent destroys its capsules; a monitor pass that reached it in that moment
+    // would rightly record them stopped. An outage is the agent becoming unreachable with
+    // its capsules still there, so the control plane loses its address first.
+    await s.db.query("UPDATE hosts SET address = '127.0.0.1:1' WHERE id = $1", [uuid("host", hostId)]);
+    s.pool.evict(uuid("host", hostId));
     await home.stop();
     clock.skewMs = 91_000;
     await waitFor("host unreachable", async () => (await hostRow())?.status === "unreachable");
@@ -145,6 +150,7 @@ describe("hosts: registration, mTLS, heartbeats, outage and return, forced delet
     assert.deepEqual([down?.teamId, down?.status, down?.actor.type], [PLATFORM_TEAM_ID, "error", "system"]);
 
     clock.skewMs = 0;
+    await s.db.query("UPDATE hosts SET address = $2 WHERE id = $1", [uuid("host", hostId), home.address]);
     const back = await home.start(s.base);
     assert.ok(back.log.entries.some((e) => e.msg === "using saved host credentials"));
     await waitFor("host online again", async () => (await hostRow())?.status === "online");
