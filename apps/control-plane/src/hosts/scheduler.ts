@@ -1,23 +1,7 @@
 import { ApiError } from "../http/api-error.js";
+import type { HostLoad } from "./hosts.repo.js";
 
-/** One schedulable host with what is placed on it (inventory §3.2 `GetHostsWithLoad`). */
-export interface HostLoad {
-  readonly id: string;
-  readonly type: "regular" | "byoc";
-  /** Owning team of a BYOC host. */
-  readonly teamId: string | null;
-  readonly address: string;
-  readonly cpuCores: number;
-  readonly memoryMb: number;
-  readonly diskGb: number;
-  /** vCPUs, memory and disk of running, starting and pending capsules. */
-  readonly runningVcpus: number;
-  readonly runningMemoryMb: number;
-  readonly runningDiskMb: number;
-  /** Memory and disk of paused capsules (their snapshots live on the host). */
-  readonly pausedMemoryMb: number;
-  readonly pausedDiskMb: number;
-}
+export type { HostLoad };
 
 /** What a new capsule needs. */
 export interface PlacementRequest {
