@@ -160,12 +160,17 @@ export function createTeamsRepo(db: Queryable) {
       ]);
     },
 
-    /** Members of a team (soft-deleted users left out), in the order they joined. */
+    /**
+     * Members of a team (soft-deleted users left out): the owner, then admins,
+     * then members, each group in the order they joined (email breaks ties, as
+     * PGlite's clock can give two joins the same instant).
+     */
     async listMembers(teamId: string): Promise<TeamMember[]> {
       const result = await db.query<TeamMember>(
         `SELECT u.id AS "userId", u.name, u.email, ut.role, ut.created_at AS "joinedAt"
          FROM users_teams ut JOIN users u ON u.id = ut.user_id
-         WHERE ut.team_id = $1 AND u.status <> 'deleted' ORDER BY ut.created_at, u.id`,
+         WHERE ut.team_id = $1 AND u.status <> 'deleted'
+         ORDER BY CASE ut.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, ut.created_at, u.email`,
         [teamId],
       );
       return result.rows;
