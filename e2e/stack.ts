@@ -152,10 +152,11 @@ export async function startControlPlaneStack(options: ControlPlaneStackOptions =
 /**
  * Starts agent, database and control plane. The agent (plain HTTP on
  * loopback, no control plane URL) is registered directly in the database;
- * the host monitor does not run (nothing heartbeats).
+ * the host monitor does not run (nothing heartbeats). `agentEnv` overrides
+ * the agent's settings, e.g. `{ WRENN_RUNTIME: "qemu" }`.
  */
-export async function startStack(): Promise<Stack> {
-  const agent = await startTestAgent();
+export async function startStack(agentEnv: Record<string, string> = {}): Promise<Stack> {
+  const agent = await startTestAgent(agentEnv);
   const cps = await startControlPlaneStack();
   const hosts = createHostsRepo(cps.db);
   const host = await hosts.insert({ type: "regular", teamId: null, createdBy: null });

@@ -1,63 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import WebSocket from "ws";
 import { toPublicId } from "../apps/control-plane/src/ids/public-id.js";
 import { json, type Stack, stackSkipReason, startStack } from "./stack.js";
-
-type Msg = { type: string; [k: string]: unknown };
-
-/** A WebSocket client that collects JSON messages and can wait for one matching a predicate. */
-class Client {
-  readonly messages: Msg[] = [];
-  readonly ws: WebSocket;
-  #waiters: Array<{ pred: (m: Msg) => boolean; resolve: (m: Msg) => void }> = [];
-  closed: Promise<number>;
-  constructor(url: string, headers: Record<string, string> = {}) {
-    this.ws = new WebSocket(url, { headers });
-    this.ws.on("message", (d) => {
-      const m = JSON.parse(String(d)) as Msg;
-      this.messages.push(m);
-      this.#waiters = this.#waiters.filter((w) => {
-        if (!w.pred(m)) return true;
-        w.resolve(m);
-        return false;
-      });
-    });
-    this.closed = new Promise((r) => this.ws.on("close", (code) => r(code)));
-  }
-  open(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.ws.once("open", () => resolve());
-      this.ws.once("error", reject);
-    });
-  }
-  send(m: unknown): void {
-    this.ws.send(JSON.stringify(m));
-  }
-  waitFor(pred: (m: Msg) => boolean, timeoutMs = 15_000): Promise<Msg> {
-    const found = this.messages.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(
-        () => reject(new Error(`timeout; got ${JSON.stringify(this.messages).slice(-500)}`)),
-        timeoutMs,
-      );
-      this.#waiters.push({
-        pred,
-        resolve: (m) => {
-          clearTimeout(t);
-          resolve(m);
-        },
-      });
-    });
-  }
-  output(): string {
-    return this.messages
-      .filter((m) => m.type === "output")
-      .map((m) => Buffer.from(String(m["data"]), "base64").toString())
-      .join("");
-  }
-}
+import { WsClient as Client } from "./ws-client.js";
 
 describe("capsule WebSockets: exec stream, PTY, process stream", { skip: stackSkipReason }, () => {
   let s: Stack;
