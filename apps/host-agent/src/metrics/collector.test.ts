@@ -2,67 +2,99 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SandboxUsage } from "../runtime/runtime.js";
 import { ManualClock } from "./clock.js";
+import { cpuPercent, MetricsCollector } from "./collector.js";
 import { MetricsStore } from "./metrics-store.js";
-import { cpuPercent, Sampler } from "./sampler.js";
 
 const T0 = 1_700_000_040_000;
 
 /** A capsule whose CPU counter grows by `microsPerRead` per read. */
-function fakeUsage(microsPerRead: number): { read: () => Promise<SandboxUsage>; reads: () => number } {
+function fakeUsage(
+  microsPerRead: number,
+  memoryBytes = 64 << 20,
+): { read: () => Promise<SandboxUsage>; reads: () => number } {
   let n = 0;
   return {
     read: async () => {
       n++;
-      return { cpuUsageMicros: n * microsPerRead, memoryBytes: 64 << 20, diskBytes: 1 << 20 };
+      return { cpuUsageMicros: n * microsPerRead, memoryBytes, diskBytes: 1 << 20 };
     },
     reads: () => n,
   };
 }
 
-describe("Sampler", () => {
+describe("MetricsCollector", () => {
   it("samples every 500 ms; CPU% is Δcpu over wall time and vCPUs", async () => {
     const clock = new ManualClock(T0);
+    const c = new MetricsCollector({ clock });
     const store = new MetricsStore();
     const usage = fakeUsage(500_000); // 0.5 s CPU per 0.5 s wall on 2 vCPUs = 50 %
-    const s = new Sampler({ read: usage.read, store, vcpus: 2, clock });
-    s.start();
+    c.track("a", { read: usage.read, store, vcpus: 2 });
     await clock.advance(500);
     assert.deepEqual(store.all()["10m"], [], "first read only sets the CPU baseline");
     await clock.advance(2000);
     assert.equal(usage.reads(), 5);
-    const points = store.query("5m", clock.now());
     assert.deepEqual(
-      points.map((p) => [p.timestampMs - T0, p.cpuPct, p.memBytes]),
+      store.query("5m", clock.now()).map((p) => [p.timestampMs - T0, p.cpuPct, p.memBytes]),
       [
         [1000, 50, 64 << 20],
         [2000, 50, 64 << 20],
       ],
     );
-    await s.stop();
+    await c[Symbol.asyncDispose]();
   });
 
-  it("stop clears its timer at once and no read happens afterwards", async () => {
+  it("one timer for every capsule; each keeps its own series; none once the last one is untracked", async () => {
     const clock = new ManualClock(T0);
-    const usage = fakeUsage(1);
-    const s = new Sampler({ read: usage.read, store: new MetricsStore(), vcpus: 1, clock });
-    s.start();
-    s.start(); // idempotent: still one timer
-    assert.equal(clock.pending, 1);
+    const c = new MetricsCollector({ clock });
+    const capsules = [1, 2, 3].map((i) => ({
+      id: `c${i}`,
+      usage: fakeUsage(i * 100_000, i << 20),
+      store: new MetricsStore(),
+    }));
+    for (const k of capsules) c.track(k.id, { read: k.usage.read, store: k.store, vcpus: 1 });
+    c.track("c1", {
+      read: async () => assert.fail("a second track must not replace the first"),
+      store: new MetricsStore(),
+      vcpus: 1,
+    });
+    assert.equal(clock.pending, 1, "three capsules, one timer");
+    assert.equal(c.size, 3);
     await clock.advance(1500);
-    await s.stop();
-    assert.equal(clock.pending, 0);
-    const before = usage.reads();
+    for (const [i, k] of capsules.entries()) {
+      assert.equal(k.usage.reads(), 3);
+      const pts = k.store.query("5m", clock.now());
+      assert.deepEqual(
+        pts.map((p) => [Math.round(p.cpuPct), p.memBytes]),
+        [[(i + 1) * 20, (i + 1) << 20]],
+        `${k.id}: 0.1×i s CPU per 0.5 s`,
+      );
+    }
+    await c.untrack("c2");
+    assert.equal(clock.pending, 1);
+    await clock.advance(500);
+    assert.deepEqual(
+      capsules.map((k) => k.usage.reads()),
+      [4, 3, 4],
+      "an untracked capsule is no longer read",
+    );
+    await c.untrack("c1");
+    await c.untrack("c3");
+    await c.untrack("never-tracked");
+    assert.equal(clock.pending, 0, "no timer without capsules");
     await clock.advance(60_000);
-    assert.equal(usage.reads(), before);
-    assert.equal(s.running, false);
+    assert.deepEqual(
+      capsules.map((k) => k.usage.reads()),
+      [4, 3, 4],
+    );
   });
 
-  it("a read in flight during stop neither stores nor reschedules", async () => {
+  it("a read in flight during untrack neither stores nor delays the others", async () => {
     const clock = new ManualClock(T0);
+    const c = new MetricsCollector({ clock });
     const store = new MetricsStore();
     let release: (u: SandboxUsage) => void = () => {};
     let calls = 0;
-    const s = new Sampler({
+    c.track("slow", {
       read: () => {
         calls++;
         return calls === 1
@@ -73,11 +105,14 @@ describe("Sampler", () => {
       },
       store,
       vcpus: 1,
-      clock,
     });
-    s.start();
     await clock.advance(1000); // baseline, then the second read hangs
-    const stopped = s.stop();
+    let untracked = false;
+    const stopped = c.untrack("slow").then(() => {
+      untracked = true;
+    });
+    await clock.advance(0);
+    assert.equal(untracked, false, "untrack waits for the read in flight");
     release({ cpuUsageMicros: 1000, memoryBytes: 1, diskBytes: 1 });
     await stopped;
     await clock.advance(10_000);
@@ -86,11 +121,33 @@ describe("Sampler", () => {
     assert.deepEqual(store.all()["10m"], []);
   });
 
-  it("skips failed reads and keeps sampling", async () => {
+  it("re-tracking after untrack starts a new CPU baseline (paused time is not CPU use)", async () => {
     const clock = new ManualClock(T0);
-    const errors: unknown[] = [];
+    const c = new MetricsCollector({ clock });
+    const store = new MetricsStore();
+    let cpu = 0;
+    const read = async () => ({ cpuUsageMicros: cpu, memoryBytes: 1, diskBytes: 1 });
+    c.track("a", { read, store, vcpus: 1 });
+    await clock.advance(500);
+    await c.untrack("a");
+    cpu += 60_000_000; // a minute of CPU charged while not tracked
+    await clock.advance(60_000);
+    c.track("a", { read, store, vcpus: 1 });
+    await clock.advance(1000);
+    assert.deepEqual(
+      store.all()["10m"].map((p) => p.cpuPct),
+      [0],
+    );
+    await c[Symbol.asyncDispose]();
+    assert.equal(clock.pending, 0);
+  });
+
+  it("skips failed reads, reports them with the capsule id, and keeps sampling", async () => {
+    const clock = new ManualClock(T0);
+    const errors: string[] = [];
     let n = 0;
-    const s = new Sampler({
+    const c = new MetricsCollector({ clock, onError: (id, e) => errors.push(`${id}: ${String(e)}`) });
+    c.track("vm", {
       read: async () => {
         n++;
         if (n === 2) throw new Error("VMM busy");
@@ -98,42 +155,39 @@ describe("Sampler", () => {
       },
       store: new MetricsStore(),
       vcpus: 1,
-      clock,
-      onError: (e) => errors.push(e),
     });
-    s.start();
     await clock.advance(2000);
     assert.equal(n, 4);
-    assert.equal(errors.length, 1);
-    await s.stop();
+    assert.deepEqual(errors, ["vm: Error: VMM busy"]);
+    await c[Symbol.asyncDispose]();
+    assert.throws(
+      () => c.track("vm", { read: async () => assert.fail(), store: new MetricsStore(), vcpus: 1 }),
+      /closed/,
+    );
   });
 
-  it("flush stops the sampler and returns all three tiers", async () => {
-    const clock = new ManualClock(T0);
-    const s = new Sampler({ read: fakeUsage(0).read, store: new MetricsStore(), vcpus: 1, clock });
-    s.start();
-    await clock.advance(3000);
-    const all = await s.flush();
-    assert.deepEqual(Object.keys(all), ["10m", "2h", "24h"]);
-    assert.equal(all["10m"].length, 3);
-    assert.equal(all["2h"].length, 1);
-    assert.equal(s.running, false);
-    assert.equal(clock.pending, 0);
-  });
-
-  it("start/stop 100 times with real timers leaves no active handle behind", async () => {
+  it("track/untrack 100 times with real timers leaves no active handle behind", async () => {
     const count = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
     const usage = fakeUsage(100);
     const before = count();
+    const c = new MetricsCollector({ intervalMs: 1 });
     for (let i = 0; i < 100; i++) {
-      const s = new Sampler({ read: usage.read, store: new MetricsStore(), vcpus: 1, intervalMs: 1 });
-      s.start();
-      // Let some rounds actually tick (timer fired, read in flight, rescheduled).
+      c.track("a", { read: usage.read, store: new MetricsStore(), vcpus: 1 });
+      c.track("b", { read: usage.read, store: new MetricsStore(), vcpus: 1 });
+      // Let some rounds actually tick (timer fired, reads in flight, rearmed).
       if (i % 10 === 0) await new Promise((r) => setTimeout(r, 5));
-      await s.stop();
+      await c.untrack("a");
+      await c.untrack("b");
     }
-    assert.ok(usage.reads() > 0, "the samplers did sample");
+    assert.ok(usage.reads() > 0, "the collector did sample");
     assert.equal(count(), before, `Timeout handles: ${before} before, ${count()} after`);
+  });
+
+  it("rejects a capsule without vCPUs and a non-positive period", () => {
+    assert.throws(() => new MetricsCollector({ intervalMs: 0 }), RangeError);
+    const c = new MetricsCollector();
+    assert.throws(() => c.track("a", { read: fakeUsage(1).read, store: new MetricsStore(), vcpus: 0 }), RangeError);
+    assert.equal(c.size, 0);
   });
 
   it("cpuPercent clamps to 0..100 and tolerates no elapsed time", () => {

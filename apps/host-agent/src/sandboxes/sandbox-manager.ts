@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { AsyncDisposableStore, type Logger, PlatformError, silentLogger } from "@wrenn/kit";
 import type { EnvdClient } from "../envd-client/envd-client.js";
 import { type Clock, systemClock } from "../metrics/clock.js";
+import { MetricsCollector } from "../metrics/collector.js";
 import { MetricsStore, type TierPoints } from "../metrics/metrics-store.js";
-import { Sampler } from "../metrics/sampler.js";
 import type { MaterializedTemplate, SandboxHandle, TemplateKind } from "../runtime/runtime.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { defaultEnvd, guestSync, notInState } from "./manager-helpers.js";
@@ -27,12 +27,11 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface Live {
   readonly handle: SandboxHandle;
   readonly envd: EnvdClient;
-  readonly sampler: Sampler;
 }
 
 interface Entry {
   readonly record: Mutable<SandboxRecord>;
-  /** Owns, in order: state dir, network slot, runtime handle, envd client, sampler, proxy eviction. */
+  /** Owns, in order: state dir, network slot, runtime handle, envd client, metrics sampling, proxy eviction. */
   readonly store: AsyncDisposableStore;
   /** Create settings; resume may replace the default user, env and token (ResumeSandbox). */
   input: CreateSandboxInput;
@@ -53,6 +52,8 @@ export class SandboxManager implements AsyncDisposable {
   readonly #mutex = new KeyedMutex();
   #autoPaused: string[] = [];
   readonly #reaper: PeriodicTask;
+  /** Samples every running capsule on one timer. */
+  readonly #metrics: MetricsCollector;
   #disposed = false;
 
   constructor(options: SandboxManagerOptions) {
@@ -60,6 +61,11 @@ export class SandboxManager implements AsyncDisposable {
     this.#clock = options.clock ?? systemClock;
     this.#log = options.log ?? silentLogger;
     this.#reaper = new PeriodicTask(this.#clock, options.reaperIntervalMs ?? 2000, () => this.#reap());
+    this.#metrics = new MetricsCollector({
+      clock: this.#clock,
+      ...(options.sampleIntervalMs !== undefined ? { intervalMs: options.sampleIntervalMs } : {}),
+      onError: (sandboxId, err) => this.#log.debug({ sandboxId, err: String(err) }, "usage read failed"),
+    });
   }
 
   /** Starts a capsule; on any failure everything acquired so far is released before rejecting. */
@@ -115,12 +121,11 @@ export class SandboxManager implements AsyncDisposable {
         const envd = this.#o.envdClient?.(handle.envdUrl, input.accessToken) ?? defaultEnvd(handle, input);
         store.defer(() => envd.close());
         await envd.init(this.#initBody(entry, input.templateId), signal);
-        const sampler = this.#makeSampler(entry, handle);
-        store.defer(() => sampler.stop());
+        store.defer(() => this.#metrics.untrack(id));
         const onDestroy = this.#o.onDestroy;
         if (onDestroy) store.defer(() => onDestroy(id));
-        sampler.start();
-        entry.live = { handle, envd, sampler };
+        entry.live = { handle, envd };
+        this.#sample(entry, entry.live);
         entry.record.status = "running";
         entry.record.lastActiveAt = this.#clock.now();
         this.#log.info({ sandboxId: id, templateId: input.templateId }, "sandbox created");
@@ -165,7 +170,7 @@ export class SandboxManager implements AsyncDisposable {
       const deadline = AbortSignal.timeout(this.#o.healthTimeoutMs ?? 15_000);
       await live.envd.waitHealthy(signal ? AbortSignal.any([deadline, signal]) : deadline, 50);
       await live.envd.init(this.#initBody(e, meta.templateId), signal);
-      live.sampler.start();
+      this.#sample(e, live);
       e.record.status = "running";
       e.record.lastActiveAt = this.#clock.now();
       this.#log.info({ sandboxId: id }, "sandbox resumed");
@@ -233,7 +238,7 @@ export class SandboxManager implements AsyncDisposable {
    */
   async flushMetrics(id: string): Promise<TierPoints> {
     const e = this.#entry(id);
-    await e.live?.sampler.stop();
+    await this.#metrics.untrack(id);
     const all = e.metrics.all();
     e.metrics.clear();
     return all;
@@ -296,12 +301,13 @@ export class SandboxManager implements AsyncDisposable {
     return out;
   }
 
-  /** Stops the reaper and destroys every capsule. */
+  /** Stops the reaper, destroys every capsule and stops metrics sampling. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
     await this.#reaper[Symbol.asyncDispose]();
     const results = await Promise.allSettled([...this.#entries.keys()].map((id) => this.destroy(id)));
+    await this.#metrics[Symbol.asyncDispose]();
     const errors = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
     if (errors.length > 0) throw new AggregateError(errors, "destroying sandboxes failed");
   }
@@ -334,17 +340,9 @@ export class SandboxManager implements AsyncDisposable {
     };
   }
 
-  #makeSampler(e: Entry, handle: SandboxHandle): Sampler {
-    const read = () => handle.usage();
-    const input = { sandboxId: e.record.id, vcpus: e.record.vcpus, read, store: e.metrics };
-    return (
-      this.#o.sampler?.(input) ??
-      new Sampler({
-        ...input,
-        clock: this.#clock,
-        onError: (err) => this.#log.debug({ sandboxId: e.record.id, err: String(err) }, "usage read failed"),
-      })
-    );
+  /** Starts sampling a capsule's usage (create and resume). */
+  #sample(e: Entry, live: Live): void {
+    this.#metrics.track(e.record.id, { read: () => live.handle.usage(), store: e.metrics, vcpus: e.record.vcpus });
   }
 
   async #reap(): Promise<void> {
@@ -368,7 +366,7 @@ export class SandboxManager implements AsyncDisposable {
 
   /** The pause steps, lock held: sampler first (the reference leaked one timer per pause), then envd, then the runtime. */
   async #freeze(e: Entry, live: Live, signal?: AbortSignal): Promise<void> {
-    await live.sampler.stop();
+    await this.#metrics.untrack(e.record.id);
     try {
       // Persisted before freezing, so even a crash mid-pause keeps the template id.
       await writePauseMetadata(e.stateDir, {
@@ -379,7 +377,7 @@ export class SandboxManager implements AsyncDisposable {
       await live.envd.prepareSnapshot(signal);
       e.record.pauseMode = await live.handle.pause(signal);
     } catch (err) {
-      live.sampler.start();
+      this.#sample(e, live);
       throw err;
     }
     e.record.status = "paused";

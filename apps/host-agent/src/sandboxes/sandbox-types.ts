@@ -2,10 +2,8 @@
 import type { Logger } from "@wrenn/kit";
 import type { EnvdClient } from "../envd-client/envd-client.js";
 import type { Clock } from "../metrics/clock.js";
-import type { MetricsStore } from "../metrics/metrics-store.js";
-import type { Sampler } from "../metrics/sampler.js";
 import type { NetworkProvider } from "../net/network-provider.js";
-import type { MaterializedTemplate, PauseMode, Runtime, RuntimeImage, SandboxUsage } from "../runtime/runtime.js";
+import type { MaterializedTemplate, PauseMode, Runtime, RuntimeImage } from "../runtime/runtime.js";
 
 /**
  * Where a capsule is in its life. Transitions: creating → running ⇄ paused; running or
@@ -74,14 +72,6 @@ export interface SnapshotResult {
   readonly template: MaterializedTemplate;
 }
 
-/** Builds the sampler of one capsule. */
-export type SamplerFactory = (input: {
-  readonly sandboxId: string;
-  readonly vcpus: number;
-  readonly read: () => Promise<SandboxUsage>;
-  readonly store: MetricsStore;
-}) => Sampler;
-
 /** Everything the manager depends on; nothing is read from the environment. */
 export interface SandboxManagerOptions {
   readonly runtime: Runtime;
@@ -94,8 +84,8 @@ export interface SandboxManagerOptions {
   readonly log?: Logger;
   /** @default a plain EnvdClient on the handle's URL */
   readonly envdClient?: (baseUrl: string, accessToken?: string) => EnvdClient;
-  /** @default a 500 ms Sampler on the manager clock */
-  readonly sampler?: SamplerFactory;
+  /** Period of the one timer sampling every running capsule's usage (on the manager clock). @default 500 */
+  readonly sampleIntervalMs?: number;
   /** Called while a capsule is destroyed (e.g. PortProxy.evict). */
   readonly onDestroy?: (sandboxId: string) => void;
   /** Called once a capsule is paused (e.g. PortProxy.evict: its pooled sockets go stale). */

@@ -31,6 +31,7 @@ import {
   thaw,
 } from "./cgroups.js";
 import { namespaceMemoryNote } from "./criu.js";
+import { TreeUsageMeter } from "./disk-usage.js";
 import { waitHealthy } from "./health.js";
 
 /** Options of {@link NamespaceRuntime}. */
@@ -48,6 +49,11 @@ export interface NamespaceRuntimeOptions {
   readonly init?: string;
   /** Records each capsule launcher's PID while it runs (crash cleanup beside the cgroups). */
   readonly pidFiles?: PidFiles;
+  /**
+   * Shortest time between two measurements of a capsule's writable layer for its disk
+   * metric (a walk of the upper dir, only when the capsule used CPU since). @default 10000
+   */
+  readonly diskIntervalMs?: number;
   /** Called with each create phase's duration (ms), for benchmarks. */
   readonly onPhase?: (phase: "prepare" | "cgroup" | "launch" | "ready", ms: number) => void;
 }
@@ -206,9 +212,10 @@ export class NamespaceRuntime implements Runtime {
           new PlatformError("unavailable", "CAPSULE_START_FAILED", `${why}; launcher output: ${launcher.output()}`),
       });
       phase("ready");
-      const runner = this.#runner;
-      const diskBytes = async () => Number((await runner.run(["du", "-sb", upper])).stdout.split("\t")[0]) || 0;
-      return new NamespaceHandle({ envdUrl, launcher, plan, store, diskBytes, rootDir: root, runner });
+      const disk = new TreeUsageMeter(upper, {
+        ...(this.#opts.diskIntervalMs !== undefined ? { minIntervalMs: this.#opts.diskIntervalMs } : {}),
+      });
+      return new NamespaceHandle({ envdUrl, launcher, plan, store, disk, rootDir: root, runner: this.#runner });
     } catch (err) {
       await store[Symbol.asyncDispose]().catch(() => undefined);
       throw err;
@@ -280,7 +287,8 @@ interface NamespaceHandleParts {
   readonly launcher: SupervisedProcess;
   readonly plan: CgroupPlan;
   readonly store: AsyncDisposableStore;
-  readonly diskBytes: () => Promise<number>;
+  /** Size of the writable layer (the overlay's upper dir). */
+  readonly disk: TreeUsageMeter;
   /** The overlay's mount point on the host: the capsule's merged root as the host sees it. */
   readonly rootDir: string;
   readonly runner: CommandRunner;
@@ -335,8 +343,8 @@ class NamespaceHandle implements SandboxHandle {
   }
 
   async usage(): Promise<SandboxUsage> {
-    const { cpuMicros, memoryBytes } = await cgroupUsage(this.plan);
-    return { cpuUsageMicros: cpuMicros, memoryBytes, diskBytes: await this.#parts.diskBytes() };
+    const { cpuMicros, memoryBytes } = cgroupUsage(this.plan);
+    return { cpuUsageMicros: cpuMicros, memoryBytes, diskBytes: await this.#parts.disk.read(cpuMicros) };
   }
 
   [Symbol.asyncDispose](): Promise<void> {
