@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -82,4 +83,38 @@ test("QmpClient: a closed connection rejects pending commands; no server rejects
   for (const sock of sockets) sock.destroy();
   await assert.rejects(pending, /QMP connection closed|ECONNRESET/);
   await assert.rejects(QmpClient.connect(join(dir, "missing.sock")), /ENOENT/);
+});
+
+test("QmpClient.connect removes its abort listener on success, failure and abort; a close before the greeting rejects", async () => {
+  const listeners = (s: AbortSignal) => getEventListeners(s, "abort").length;
+  const ac = new AbortController();
+  const path = join(dir, "c.sock");
+  const server = await fakeQmp(path, []);
+  for (let i = 0; i < 3; i++) (await QmpClient.connect(path, ac.signal)).close();
+  assert.equal(listeners(ac.signal), 0, "after successful connects");
+  await assert.rejects(QmpClient.connect(join(dir, "missing.sock"), ac.signal), /ENOENT/);
+  assert.equal(listeners(ac.signal), 0, "after a failed connect");
+  await new Promise((r) => server.close(r));
+
+  // A socket that accepts and never greets: the abort ends the handshake.
+  const silentPath = join(dir, "silent.sock");
+  const held: Socket[] = [];
+  const silent = createServer((sock) => held.push(sock));
+  await new Promise<void>((r) => silent.listen(silentPath, r));
+  const stuck = new AbortController();
+  const pending = QmpClient.connect(silentPath, stuck.signal);
+  await new Promise((r) => silent.once("connection", r));
+  assert.equal(listeners(stuck.signal), 1, "listening while the handshake runs");
+  stuck.abort(new Error("gave up"));
+  await assert.rejects(pending, /gave up/);
+  assert.equal(listeners(stuck.signal), 0, "after an abort");
+  await assert.rejects(QmpClient.connect(silentPath, stuck.signal), /gave up/, "an aborted signal fails at once");
+
+  // A socket closed before any greeting (QEMU dying at start) rejects instead of hanging.
+  const closing = new AbortController();
+  silent.on("connection", (sock: Socket) => sock.destroy());
+  held.splice(0).forEach((s) => s.destroy());
+  await assert.rejects(QmpClient.connect(silentPath, closing.signal), /closed before the greeting/);
+  assert.equal(listeners(closing.signal), 0, "after a close before the greeting");
+  await new Promise((r) => silent.close(r));
 });

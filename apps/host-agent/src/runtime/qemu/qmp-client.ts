@@ -39,29 +39,40 @@ export class QmpClient {
     this.#socket = socket;
   }
 
-  /** Connects to `path`, waits for the greeting and runs qmp_capabilities. */
+  /**
+   * Connects to `path`, waits for the greeting and runs qmp_capabilities. `signal` aborts the
+   * whole handshake; its listener is removed however connect ends (success, error, abort), so
+   * a long-lived signal shared by many connects collects no listeners. A QEMU that closes the
+   * socket before greeting rejects instead of leaving the caller waiting.
+   */
   static async connect(path: string, signal?: AbortSignal): Promise<QmpClient> {
+    signal?.throwIfAborted();
     const socket = connect(path);
     const client = new QmpClient(socket);
     const greeting = new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(signal?.reason ?? new Error("aborted"));
-      signal?.addEventListener("abort", onAbort, { once: true });
-      client.#greeted = () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      };
+      client.#greeted = resolve;
       socket.once("error", reject);
+      socket.once("close", () => reject(new Error("QMP connection closed before the greeting")));
     });
+    let onAbort = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal?.reason ?? new Error("aborted"));
+    });
+    // Whichever loses the race below settles later with nobody awaiting it.
+    greeting.catch(() => undefined);
+    aborted.catch(() => undefined);
+    signal?.addEventListener("abort", onAbort, { once: true });
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => client.#onData(chunk));
     socket.on("error", (err) => client.#fail(err));
     socket.on("close", () => client.#fail(new Error("QMP connection closed")));
     try {
-      await greeting;
-      await client.execute("qmp_capabilities");
+      await Promise.race([greeting.then(() => client.execute("qmp_capabilities")), aborted]);
     } catch (err) {
       socket.destroy();
       throw err;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
     }
     return client;
   }
