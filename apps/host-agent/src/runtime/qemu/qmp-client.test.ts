@@ -113,7 +113,7 @@ test("QmpClient.connect removes its abort listener on success, failure and abort
   // A socket closed before any greeting (QEMU dying at start) rejects instead of hanging.
   const closing = new AbortController();
   silent.on("connection", (sock: Socket) => sock.destroy());
-  held.splice(0).forEach((s) => s.destroy());
+  for (const s of held.splice(0)) s.destroy();
   await assert.rejects(QmpClient.connect(silentPath, closing.signal), /closed before the greeting/);
   assert.equal(listeners(closing.signal), 0, "after a close before the greeting");
   await new Promise((r) => silent.close(r));
