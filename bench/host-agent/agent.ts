@@ -61,11 +61,8 @@ export async function startBenchAgent(
   let server: AgentServer | undefined;
   let manager: SandboxManager | undefined;
   const proxy = new PortProxy({
-    // The agent's resolver: running capsules only, by their envd address.
-    resolve: (id) => {
-      const rec = manager?.list().find((r) => r.id === id);
-      return rec?.status === "running" && rec.envdUrl ? { guestIp: new URL(rec.envdUrl).hostname } : undefined;
-    },
+    // The agent's resolver (startAgent's): one map lookup per request, paused capsules answered 503.
+    resolve: (id) => manager?.guestAddress(id),
   });
   try {
     await network.start();

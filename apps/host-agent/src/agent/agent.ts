@@ -114,11 +114,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     let manager: SandboxManager | undefined;
     const proxy = new PortProxy({
       log,
-      resolve: (id) => {
-        const rec = manager?.has(id) ? manager.get(id) : undefined;
-        if (!rec?.envdUrl || (rec.status !== "running" && rec.status !== "paused")) return undefined;
-        return { guestIp: new URL(rec.envdUrl).hostname, paused: rec.status === "paused" };
-      },
+      // Every proxied request resolves its capsule: one map lookup, nothing copied.
+      resolve: (id) => manager?.guestAddress(id),
     });
     store.defer(() => proxy.close());
     manager = new SandboxManager({

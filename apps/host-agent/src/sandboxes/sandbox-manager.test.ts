@@ -90,12 +90,21 @@ describe("SandboxManager on LoopbackRuntime (real envd processes)", { skip: envd
       () => mgr.ping("nope"),
       (e: unknown) => e instanceof PlatformError && e.code === "not_found",
     );
-    await mgr.create(input("sb-x"));
+    assert.equal(mgr.guestAddress("nope"), undefined);
+    const creating = mgr.create(input("sb-x"));
+    assert.equal(mgr.guestAddress("sb-x"), undefined, "not reachable while being created");
+    const rec = await creating;
+    // The proxy's per-request lookup: the guest address, no copy made per call.
+    const running = mgr.guestAddress("sb-x");
+    assert.deepEqual(running, { guestIp: new URL(rec.envdUrl ?? "").hostname, paused: false });
+    assert.equal(mgr.guestAddress("sb-x"), running, "the same frozen answer every time");
     await rejectsWith(mgr.create(input("sb-x")), "already_exists", "SANDBOX_EXISTS");
     await rejectsWith(mgr.resume("sb-x"), "failed_precondition", "SANDBOX_NOT_PAUSED");
     await mgr.pause("sb-x");
+    assert.deepEqual(mgr.guestAddress("sb-x"), { guestIp: running?.guestIp, paused: true });
     await rejectsWith(mgr.pause("sb-x"), "failed_precondition", "SANDBOX_NOT_RUNNING");
     await Promise.all([mgr.destroy("sb-x"), mgr.destroy("sb-x")]);
+    assert.equal(mgr.guestAddress("sb-x"), undefined, "gone after destroy");
     await mgr.destroy("sb-x");
     assert.deepEqual(evicted, ["sb-x"], "proxy eviction hook ran exactly once");
     await rejectsWith(mgr.resume("sb-x"), "not_found", "SANDBOX_NOT_FOUND");

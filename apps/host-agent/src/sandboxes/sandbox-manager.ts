@@ -38,6 +38,15 @@ interface Entry {
   readonly stateDir: string;
   readonly metrics: MetricsStore;
   live?: Live;
+  /** The guest's address as the port proxy wants it, built once at create (see guestAddress). */
+  guest?: { readonly running: GuestAddress; readonly paused: GuestAddress };
+}
+
+/** Where the port proxy reaches a capsule (see SandboxManager.guestAddress). */
+export interface GuestAddress {
+  readonly guestIp: string;
+  /** The capsule exists but is frozen: it would accept a connection and never answer. */
+  readonly paused: boolean;
 }
 
 // Ids become directory names and log fields: keep them boring.
@@ -118,6 +127,11 @@ export class SandboxManager implements AsyncDisposable {
           ),
         );
         entry.record.envdUrl = handle.envdUrl;
+        const guestIp = new URL(handle.envdUrl).hostname.replace(/^\[|\]$/g, "");
+        entry.guest = {
+          running: Object.freeze({ guestIp, paused: false }),
+          paused: Object.freeze({ guestIp, paused: true }),
+        };
         const envd = this.#o.envdClient?.(handle.envdUrl, input.accessToken) ?? defaultEnvd(handle, input);
         store.defer(() => envd.close());
         await envd.init(this.#initBody(entry, input.templateId), signal);
@@ -270,6 +284,18 @@ export class SandboxManager implements AsyncDisposable {
   /** Whether the manager holds a capsule with this id (any status). */
   has(id: string): boolean {
     return this.#entries.has(id);
+  }
+
+  /**
+   * Where the port proxy forwards a capsule's traffic: its guest address, and whether it is
+   * paused; undefined unless it is running or paused. Called for every proxied request, so it
+   * is one map lookup that copies nothing (the answers are frozen objects made at create).
+   */
+  guestAddress(id: string): GuestAddress | undefined {
+    const e = this.#entries.get(id);
+    if (!e?.guest) return undefined;
+    const status = e.record.status;
+    return status === "running" ? e.guest.running : status === "paused" ? e.guest.paused : undefined;
   }
 
   /** One capsule's record; `not_found` if unknown. */
