@@ -86,6 +86,7 @@ export async function startBenchAgent(
       manager: m,
       runtime,
       resolveImage: async () => ({ rootfsDir: image.rootfs, ...(image.ext4 ? { ext4Path: image.ext4 } : {}) }),
+      dataDir: stateRoot,
       hostIp: "127.0.0.1",
     });
     const rpc = connectNodeAdapter({ routes: (r) => r.service(HostAgentService, impl) });

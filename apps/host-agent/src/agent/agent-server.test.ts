@@ -121,6 +121,7 @@ describe("agent server", () => {
       runtime: new LoopbackRuntime(),
       runtimeReason: "loopback (test)",
       resolveImage: async () => ({ rootfsDir: "/" }),
+      dataDir: tm.stateRoot,
     });
     const s = await startAgentServer({
       host: "127.0.0.1",

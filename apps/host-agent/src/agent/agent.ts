@@ -146,6 +146,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       runtime,
       runtimeReason: chosen.reason,
       resolveImage: (id, name, team) => images.resolve(id, name, team),
+      dataDir: config.wrennDir,
       templates,
       hostIp: (config.advertiseAddress?.replace(/:\d+$/, "") ?? config.listen.host).replace(/^\[|\]$/g, ""),
       terminate: () => void shutdown("Terminate RPC"),

@@ -16,6 +16,11 @@ export interface HostAgentDeps {
    * `teamId` is the template's team, for templates made from capsules).
    */
   readonly resolveImage: (templateId: string, templateName: string, teamId?: string) => Promise<RuntimeImage>;
+  /**
+   * The agent's state directory (`$WRENN_DIR`): GetHostInfo reports the size and free space of
+   * the filesystem holding it, where capsule layers and templates are written.
+   */
+  readonly dataDir: string;
   /** Where CreateSnapshot/FlattenRootfs write templates. Absent: those methods are Unimplemented. */
   readonly templates?: TemplateStore;
   /** Starts the agent's full shutdown (Terminate). Absent: Terminate is Unimplemented. */

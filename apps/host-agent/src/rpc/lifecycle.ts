@@ -1,4 +1,5 @@
 /** Lifecycle handlers: create, destroy, pause, resume, list, ping, host info. */
+import { statfs } from "node:fs/promises";
 import { availableParallelism, totalmem } from "node:os";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { HostAgentService } from "@wrenn/protocol/hostagent/v1";
@@ -97,15 +98,32 @@ export function lifecycleHandlers(
     },
     async getHostInfo() {
       const a = await deps.runtime.availability();
+      const disk = diskSpaceMb(await statfs(deps.dataDir, { bigint: true }));
       return {
         runtime: deps.runtime.kind,
         runtimeReason: deps.runtimeReason ?? a.reason,
         cpuCount: availableParallelism(),
         memoryMb: BigInt(Math.floor(totalmem() / (1024 * 1024))),
+        diskMb: disk.totalMb,
+        diskFreeMb: disk.freeMb,
         agentVersion: deps.agentVersion ?? "0.0.0",
         // Every runtime here pauses with processes kept (freezer, VM snapshot, SIGSTOP).
         pauseMode: "memory",
       };
     },
   };
+}
+
+/**
+ * PURE: size and free space (MiB, rounded down) of a filesystem from its statfs counters.
+ * Free is `bavail` (what a non-root writer may still use) rather than `bfree` (which counts
+ * the blocks reserved for root): it is what capsules created by the agent can fill.
+ * bigint counters, so a filesystem larger than 2^53 bytes stays exact.
+ */
+export function diskSpaceMb(fs: { readonly bsize: bigint; readonly blocks: bigint; readonly bavail: bigint }): {
+  totalMb: bigint;
+  freeMb: bigint;
+} {
+  const MiB = 1048576n;
+  return { totalMb: (fs.blocks * fs.bsize) / MiB, freeMb: (fs.bavail * fs.bsize) / MiB };
 }

@@ -20,6 +20,7 @@ export async function harness() {
     manager: tm.mgr,
     runtime,
     resolveImage: async () => ({ rootfsDir: "/" }),
+    dataDir: tm.stateRoot,
     hostIp: "127.0.0.1",
   });
   const server = createServer(connectNodeAdapter({ routes: (r) => r.service(HostAgentService, impl) }));
