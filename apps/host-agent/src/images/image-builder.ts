@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { lstat, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { lstat, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PlatformError } from "@wrenn/kit";
@@ -62,9 +62,31 @@ export async function treeUsage(dir: string): Promise<{ bytes: number; inodes: n
   return { bytes, inodes };
 }
 
-/** ext4 size for a tree: its usage plus room for metadata, inode tables and a little free space. */
+/**
+ * The root disk a VM capsule gets (the reference's default `disk_size_mb`).
+ * The ext4 image is sparse, so the free space costs no host disk until the
+ * capsule writes to it.
+ */
+export const VM_ROOT_DISK_MIB = 5120;
+
+/**
+ * ext4 size for a tree: at least {@link VM_ROOT_DISK_MIB}, more when the tree
+ * (plus room for metadata, inode tables and a little free space) needs it.
+ */
 export function ext4SizeMiB(usage: { bytes: number; inodes: number }): number {
-  return Math.ceil((usage.bytes * 1.25 + usage.inodes * 512) / 2 ** 20) + 64;
+  const fit = Math.ceil((usage.bytes * 1.25 + usage.inodes * 512) / 2 ** 20) + 64;
+  return Math.max(fit, VM_ROOT_DISK_MIB);
+}
+
+/** The rootfs usage recorded in an image's manifest at build time; measured when the manifest lacks it. */
+async function rootfsUsage(dir: string): Promise<{ bytes: number; inodes: number }> {
+  const manifest = JSON.parse(await readFile(join(dir, MANIFEST_FILE), "utf8").catch(() => "{}")) as {
+    rootfsBytes?: unknown;
+    inodes?: unknown;
+  };
+  const { rootfsBytes, inodes } = manifest;
+  if (typeof rootfsBytes === "number" && typeof inodes === "number") return { bytes: rootfsBytes, inodes };
+  return treeUsage(join(dir, "rootfs"));
 }
 
 /**
@@ -76,9 +98,10 @@ export async function ensureExt4Image(
   opts: Omit<BuildImageOptions, "template" | "sources" | "wrennDir">,
 ): Promise<string> {
   const target = join(dir, "rootfs.ext4");
-  if (existsSync(target)) return target;
+  const size = ext4SizeMiB(await rootfsUsage(dir));
+  // An image cached by an older build may be smaller (no free space for the capsule): rebuild it.
+  if (existsSync(target) && (await stat(target)).size >= size * 2 ** 20) return target;
   const tmp = join(dir, `.rootfs.ext4.tmp-${process.pid}`);
-  const size = ext4SizeMiB(await treeUsage(join(dir, "rootfs")));
   try {
     await applyPlan(planExt4(join(dir, "rootfs"), tmp, size), opts);
     await rename(tmp, target);

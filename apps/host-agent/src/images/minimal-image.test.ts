@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { describe, it } from "node:test";
 import { type CommandResult, ExecFileRunner } from "../exec/command-runner.js";
-import { buildImage, defaultImageSources } from "./image-builder.js";
+import { buildImage, defaultImageSources, VM_ROOT_DISK_MIB } from "./image-builder.js";
 import type { BuildProgress } from "./progress.js";
 import { MINIMAL_TEMPLATE } from "./template.js";
 
@@ -48,6 +48,10 @@ describe("minimal image (real build)", { skip, timeout: 30 * 60_000 }, () => {
     assert.ok(image.ext4);
     const fsck = await runner.run(["e2fsck", "-f", "-n", image.ext4]);
     assert.equal(fsck.exitCode, 0, fsck.stdout + fsck.stderr);
+    // A VM capsule's root disk: VM_ROOT_DISK_MIB of ext4, sparse on the host.
+    const ext4 = statSync(image.ext4);
+    assert.ok(ext4.size >= VM_ROOT_DISK_MIB * 2 ** 20, `ext4 image of ${ext4.size} bytes`);
+    assert.ok(ext4.blocks * 512 < ext4.size / 4, "the free space is holes");
     assert.equal(
       readFileSync("/proc/self/mountinfo", "utf8").includes(`${WRENN_DIR}/images`),
       false,
