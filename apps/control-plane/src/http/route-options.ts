@@ -35,8 +35,9 @@ function bodyIsOptional(route: ApiRoute): boolean {
   return body !== undefined && body.type === "object" && (body.required === undefined || body.required.length === 0);
 }
 
+// Only a missing body: a JSON `null` is a body, and the schema refuses it.
 async function emptyBodyAsObject(request: FastifyRequest): Promise<void> {
-  if (request.body === undefined || request.body === null) request.body = {};
+  if (request.body === undefined) request.body = {};
 }
 
 function authHook(route: ApiRoute, auth: Authenticator) {
