@@ -66,6 +66,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: App; metrics: Http
     serverFactory: server.factory,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Every body of the API is JSON or multipart: without this, Fastify's
+  // built-in text/plain parser would hand a string to the JSON schema (a
+  // confusing 400) instead of answering 415 for the wrong media type.
+  app.removeContentTypeParser("text/plain");
   app.decorateRequest("principal", undefined);
   app.decorateRequest("hostId", undefined);
   for (const schema of sharedSchemas) app.addSchema(schema);
