@@ -1,13 +1,16 @@
 /**
  * Which image a CreateSandbox starts from: a template made from a capsule (CreateSnapshot,
  * FlattenRootfs) when one exists for the team and template id, else a built-in template by
- * name (`minimal`, built from Debian packages once and cached by content hash).
+ * name (`minimal`, built from Debian packages once and cached by content hash). For the
+ * firecracker runtime the image also carries the kernel and initramfs Firecracker boots (the
+ * QEMU runtime finds its kernel itself; Firecracker's API wants the paths in its boot source).
  */
 import { type Logger, PlatformError, silentLogger } from "@wrenn/kit";
 import type { CommandRunner } from "../exec/command-runner.js";
 import { type BuiltImage, buildImage, defaultImageSources } from "../images/image-builder.js";
 import { MINIMAL_TEMPLATE, TEMPLATES } from "../images/template.js";
 import { ZERO_UUID } from "../rpc/context.js";
+import { ensureFirecrackerKernel, type FirecrackerKernel } from "../runtime/firecracker/fc-kernel.js";
 import type { RuntimeImage, RuntimeKind } from "../runtime/runtime.js";
 import { type TemplateStore, templateImage } from "../templates/template-store.js";
 
@@ -19,6 +22,11 @@ export interface ImageResolverOptions {
   readonly runner: CommandRunner;
   readonly templates: TemplateStore;
   readonly log?: Logger;
+  /**
+   * The kernel firecracker images boot. @default ensureFirecrackerKernel on `cacheDir`
+   * (extracted once from the cached Debian cloud kernel). Only used for `runtime: "firecracker"`.
+   */
+  readonly firecrackerKernel?: () => Promise<FirecrackerKernel>;
 }
 
 /** Resolves template ids and names to runtime images. */
@@ -26,6 +34,7 @@ export class ImageResolver {
   readonly #o: ImageResolverOptions;
   readonly #log: Logger;
   readonly #built = new Map<string, Promise<BuiltImage>>();
+  #kernel: Promise<FirecrackerKernel> | undefined;
 
   constructor(o: ImageResolverOptions) {
     this.#o = o;
@@ -70,13 +79,31 @@ export class ImageResolver {
     if (templateId !== "" && templateId !== ZERO_UUID) {
       const store = this.#o.templates;
       const meta = await store.read(teamId || ZERO_UUID, templateId);
-      if (meta) return templateImage(store.dir(teamId || ZERO_UUID, templateId), meta, this.#o.runtime);
+      if (meta) return this.#bootable(templateImage(store.dir(teamId || ZERO_UUID, templateId), meta, this.#o.runtime));
     }
     const name = templateName || (templateId === "" || templateId === ZERO_UUID ? MINIMAL_TEMPLATE.name : "");
     if (!TEMPLATES[name]) {
       throw new PlatformError("not_found", "TEMPLATE_NOT_FOUND", "the template is not on this host");
     }
     const image = await this.#builtIn(name);
-    return { rootfsDir: image.rootfs, ...(image.ext4 ? { ext4Path: image.ext4 } : {}) };
+    return this.#bootable({ rootfsDir: image.rootfs, ...(image.ext4 ? { ext4Path: image.ext4 } : {}) });
+  }
+
+  /** Adds Firecracker's kernel and initramfs to a firecracker image that has none of its own. */
+  async #bootable(image: RuntimeImage): Promise<RuntimeImage> {
+    if (this.#o.runtime !== "firecracker" || image.kernelPath !== undefined) return image;
+    if (!this.#kernel) {
+      const make =
+        this.#o.firecrackerKernel ??
+        (() => ensureFirecrackerKernel({ wrennDir: this.#o.cacheDir, runner: this.#o.runner }));
+      const p = make();
+      // A failed extraction must not stick either.
+      p.catch(() => {
+        if (this.#kernel === p) this.#kernel = undefined;
+      });
+      this.#kernel = p;
+    }
+    const k = await this.#kernel;
+    return { ...image, kernelPath: k.kernelPath, initrdPath: k.initrdPath };
   }
 }

@@ -19,8 +19,10 @@ export interface RuntimeImage {
   readonly rootfsDir: string;
   /** ext4 image of the same tree, for VM runtimes. */
   readonly ext4Path?: string;
-  /** Guest kernel for VM runtimes. */
+  /** Guest kernel for VM runtimes (firecracker: an uncompressed ELF vmlinux). */
   readonly kernelPath?: string;
+  /** Initramfs the kernel boots with (firecracker; QEMU finds its own next to its kernel). */
+  readonly initrdPath?: string;
   /**
    * A VM snapshot template (memory + devices + disk): VM runtimes restore it instead of
    * booting or restoring their own pre-booted template. Only the runtime that wrote it can.

@@ -3,7 +3,10 @@
  * every body against the real schema and answers like Firecracker: 204 on success, 400 with
  * `{"fault_message"}` on bad input or a call in the wrong VM state.
  */
+import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { FcApiClient } from "./fc-api-client.js";
+import type { FcLauncher } from "./fc-runtime.js";
 import type { FcSchema } from "./fc-schema.js";
 
 /** One request the fake received. */
@@ -134,4 +137,29 @@ export class FakeFirecracker implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+/**
+ * A launcher for FirecrackerRuntime that starts a schema-checking FakeFirecracker per VMM
+ * "process" (no binary, no KVM) and appends each to `fakes`, so a test reads every request.
+ */
+export function fakeFcLauncher(schema: FcSchema, fakes: FakeFirecracker[]): FcLauncher {
+  return async ({ apiSocket }) => {
+    await rm(apiSocket, { force: true });
+    const fake = await FakeFirecracker.listen(apiSocket, schema);
+    fakes.push(fake);
+    let exit: (e: { code: number | null; signal: string | null }) => void = () => {};
+    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => {
+      exit = r;
+    });
+    return {
+      pid: process.pid,
+      api: new FcApiClient(apiSocket),
+      exited,
+      [Symbol.asyncDispose]: async () => {
+        await fake[Symbol.asyncDispose]();
+        exit({ code: null, signal: "SIGTERM" });
+      },
+    };
+  };
 }

@@ -59,9 +59,17 @@ export function describeInstance(): FcRequest {
   return { method: "GET", path: "/" };
 }
 
-/** PUT /boot-source */
-export function putBootSource(kernelImagePath: string, args: string = bootArgs()): FcRequest {
-  return { method: "PUT", path: "/boot-source", body: { kernel_image_path: kernelImagePath, boot_args: args } };
+/** PUT /boot-source; `initrdPath` is sent only when the kernel needs an initramfs. */
+export function putBootSource(kernelImagePath: string, args: string = bootArgs(), initrdPath?: string): FcRequest {
+  return {
+    method: "PUT",
+    path: "/boot-source",
+    body: {
+      kernel_image_path: kernelImagePath,
+      ...(initrdPath !== undefined ? { initrd_path: initrdPath } : {}),
+      boot_args: args,
+    },
+  };
 }
 
 /** PUT /drives/{id} — a writable virtio-block drive (the capsule's private rootfs copy). */
@@ -187,6 +195,8 @@ export function guestMacFor(sandboxId: string): string {
 /** The full pre-boot sequence for a cold boot, in the order Firecracker needs it. */
 export function coldBootSequence(opts: {
   kernelPath: string;
+  /** The initramfs the kernel needs (Debian's cloud kernel loads its virtio drivers from it). */
+  initrdPath?: string;
   rootfsPath: string;
   sandboxId: string;
   templateId: string;
@@ -195,7 +205,7 @@ export function coldBootSequence(opts: {
   bootArgs?: string;
 }): FcRequest[] {
   return [
-    putBootSource(opts.kernelPath, opts.bootArgs ?? bootArgs()),
+    putBootSource(opts.kernelPath, opts.bootArgs ?? bootArgs(), opts.initrdPath),
     putDrive(opts.rootfsPath),
     putNetworkInterface(guestMacFor(opts.sandboxId)),
     putMachineConfig(opts.vcpus, opts.memoryMb),

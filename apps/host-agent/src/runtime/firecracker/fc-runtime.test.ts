@@ -7,9 +7,9 @@ import { after, before, describe, it } from "node:test";
 import type { NetworkSlot } from "../../net/network-provider.js";
 import type { SandboxSpec } from "../runtime.js";
 import { writeFakeFirecrackerBinaries } from "./fake-fc-binary.js";
-import { FakeFirecracker } from "./fake-fc-server.js";
+import { type FakeFirecracker, fakeFcLauncher } from "./fake-fc-server.js";
 import { FcApiClient } from "./fc-api-client.js";
-import { type FcLauncher, FirecrackerRuntime } from "./fc-runtime.js";
+import { FirecrackerRuntime } from "./fc-runtime.js";
 import { FcSchema } from "./fc-schema.js";
 import { parseSnapshotMeta, snapshotPaths } from "./fc-snapshot-meta.js";
 
@@ -34,26 +34,7 @@ const slot: NetworkSlot = {
 };
 
 /** A launcher that starts a schema-checking fake API per "process" and keeps every one. */
-function fakeLauncher(fakes: FakeFirecracker[]): FcLauncher {
-  return async ({ apiSocket }) => {
-    await rm(apiSocket, { force: true });
-    const fake = await FakeFirecracker.listen(apiSocket, schema);
-    fakes.push(fake);
-    let exit: (e: { code: number | null; signal: string | null }) => void = () => {};
-    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => {
-      exit = r;
-    });
-    return {
-      pid: process.pid,
-      api: new FcApiClient(apiSocket),
-      exited,
-      [Symbol.asyncDispose]: async () => {
-        await fake[Symbol.asyncDispose]();
-        exit({ code: null, signal: "SIGTERM" });
-      },
-    };
-  };
-}
+const fakeLauncher = (fakes: FakeFirecracker[]) => fakeFcLauncher(schema, fakes);
 
 async function makeSpec(id: string): Promise<SandboxSpec> {
   const kernel = join(dir, "vmlinux");

@@ -7,6 +7,7 @@
 import { constants } from "node:fs";
 import { access, mkdir, readFile, rm, stat } from "node:fs/promises";
 import { delimiter, join } from "node:path";
+import { PlatformError } from "@wrenn/kit";
 import { type CommandRunner, ExecFileRunner, runChecked } from "../../exec/command-runner.js";
 import { FirecrackerProcess } from "../../exec/firecracker-process.js";
 import type { Runtime, RuntimeAvailability, SandboxSpec } from "../runtime.js";
@@ -61,8 +62,15 @@ export class FirecrackerRuntime implements Runtime {
   }
 
   async create(spec: SandboxSpec, signal?: AbortSignal): Promise<FcSandbox> {
-    const { kernelPath, ext4Path } = spec.image;
-    if (!kernelPath || !ext4Path) throw new Error("firecracker runtime needs image.kernelPath and image.ext4Path");
+    const { kernelPath, initrdPath, ext4Path } = spec.image;
+    if (!kernelPath || !ext4Path) {
+      // The image resolver supplies both for this runtime (ensureFirecrackerKernel + an ext4 build).
+      throw new PlatformError(
+        "failed_precondition",
+        "IMAGE_NOT_BOOTABLE",
+        "the firecracker runtime needs an image with a kernel and an ext4 root filesystem",
+      );
+    }
     const apiSocket = join(spec.stateDir, "fc.sock");
     // sun_path holds 108 bytes; a longer path fails later with a confusing bind error.
     if (Buffer.byteLength(apiSocket) > 107) throw new Error(`API socket path too long for a unix socket: ${apiSocket}`);
@@ -84,7 +92,7 @@ export class FirecrackerRuntime implements Runtime {
       waitEnvd: (s) => this.#waitEnvd(`http://${spec.network.guestIp}:${ENVD_PORT}/health`, this.#readyTimeoutMs, s),
     });
     try {
-      await sandbox.boot(kernelPath, signal);
+      await sandbox.boot({ kernelPath, ...(initrdPath !== undefined ? { initrdPath } : {}) }, signal);
       return sandbox;
     } catch (err) {
       await sandbox[Symbol.asyncDispose]();

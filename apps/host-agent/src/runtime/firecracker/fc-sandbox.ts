@@ -66,13 +66,17 @@ export class FcSandbox implements SandboxHandle {
     return this.#state;
   }
 
-  /** Cold boot: configure the VM, start it, wait for envd. */
-  async boot(kernelPath: string, signal?: AbortSignal): Promise<void> {
+  /** Cold boot from `kernel` (the image resolver's kernel and initramfs): configure the VM, start it, wait for envd. */
+  async boot(
+    kernel: { readonly kernelPath: string; readonly initrdPath?: string },
+    signal?: AbortSignal,
+  ): Promise<void> {
     const { spec } = this.#init;
     const vmm = await this.#start(signal);
     await vmm.api.sendAll(
       coldBootSequence({
-        kernelPath,
+        kernelPath: kernel.kernelPath,
+        ...(kernel.initrdPath !== undefined ? { initrdPath: kernel.initrdPath } : {}),
         rootfsPath: this.#init.rootfsPath,
         sandboxId: spec.sandboxId,
         templateId: spec.templateId,
