@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect, type Socket } from "node:net";
 import { describe, it } from "node:test";
@@ -12,7 +13,7 @@ import { TestCa } from "../registration/test-certs-test-helpers.js";
 import { createHostAgentService } from "../rpc/hostagent-service.js";
 import { LoopbackRuntime } from "../sandboxes/loopback-runtime.js";
 import { testManager } from "../sandboxes/sandbox-test-helpers.js";
-import { type AgentServer, startAgentServer, type TlsMaterial } from "./agent-server.js";
+import { type AgentServer, createRpcHandler, startAgentServer, type TlsMaterial } from "./agent-server.js";
 
 /** GET over TLS; resolves with status, body and the server certificate's serial. */
 function tlsGet(
@@ -145,5 +146,40 @@ describe("agent server", () => {
       proxy.close();
       await s.closeAll();
     }
+  });
+
+  it("never compresses RPC responses, even for a client that offers gzip (the stock adapter would)", async () => {
+    const chunk = Buffer.alloc(256 * 1024, 7);
+    const files = {
+      async *readFileStream() {
+        yield { chunk };
+        yield { chunk };
+      },
+    };
+    /** Streams the two chunks with a client offering gzip and brotli; counts the bytes the server sent. */
+    const drain = async (rpc: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const proxy = new PortProxy({ resolve: () => undefined });
+      const s = await startAgentServer({ host: "127.0.0.1", port: 0, proxy, rpc });
+      const sockets: Socket[] = [];
+      s.server.on("connection", (socket: Socket) => sockets.push(socket));
+      try {
+        const c = createClient(HostAgentService, createConnectTransport({ baseUrl: s.url, httpVersion: "1.1" }));
+        let received = 0;
+        for await (const m of c.readFileStream({ sandboxId: "x", path: "/f" })) {
+          assert.ok(m.chunk.every((b) => b === 7));
+          received += m.chunk.length;
+        }
+        return { received, wire: sockets.reduce((n, socket) => n + socket.bytesWritten, 0) };
+      } finally {
+        proxy.close();
+        await s.closeAll();
+      }
+    };
+    const ours = await drain(createRpcHandler(files));
+    assert.equal(ours.received, 2 * chunk.length);
+    assert.ok(ours.wire > 2 * chunk.length, `${ours.wire} bytes on the wire: the chunks went uncompressed`);
+    const stock = await drain(connectNodeAdapter({ routes: (r) => r.service(HostAgentService, files) }));
+    assert.equal(stock.received, 2 * chunk.length);
+    assert.ok(stock.wire < chunk.length, "the control case: Connect's default gzips them");
   });
 });

@@ -8,7 +8,26 @@ import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { HostAgentService } from "@wrenn/protocol/hostagent/v1";
 import type { PortProxy } from "../proxy/port-proxy.js";
+
+/**
+ * The hostagent.v1 Connect handler for {@link AgentServerOptions.rpc}. Responses are never
+ * compressed, even for a client that offers gzip: the control plane sits on the same host or
+ * LAN, where gzipping every 64 KiB ReadFileStream chunk (and gunzipping it on the other side)
+ * cost more CPU than the transfer itself — measured, it held API downloads near 70 MiB/s.
+ * Compressed requests are still understood.
+ */
+export function createRpcHandler(
+  service: Partial<ServiceImpl<typeof HostAgentService>>,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return connectNodeAdapter({
+    routes: (r) => r.service(HostAgentService, service),
+    compressMinBytes: Number.MAX_SAFE_INTEGER,
+  });
+}
 
 /** PEM material of the TLS server. Clients must present a certificate chaining to `ca` (mTLS). */
 export interface TlsMaterial {
@@ -21,7 +40,7 @@ export interface TlsMaterial {
 export interface AgentServerOptions {
   readonly host: string;
   readonly port: number;
-  /** The Connect handler (connectNodeAdapter). */
+  /** The Connect handler ({@link createRpcHandler}). */
   readonly rpc: (req: IncomingMessage, res: ServerResponse) => void;
   readonly proxy: PortProxy;
   /** TLS 1.3 with required client certificates; absent: plain HTTP. */

@@ -12,9 +12,7 @@
  */
 import { mkdir, readFile } from "node:fs/promises";
 import { isIP } from "node:net";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AsyncDisposableStore, type Logger, PlatformError } from "@wrenn/kit";
-import { HostAgentService } from "@wrenn/protocol/hostagent/v1";
 import { type AgentConfig, agentPaths } from "../config.js";
 import { ExecFileRunner } from "../exec/command-runner.js";
 import { PidFiles } from "../exec/pid-files.js";
@@ -27,7 +25,7 @@ import { QemuRuntime } from "../runtime/qemu/qemu-runtime.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { SandboxManager } from "../sandboxes/sandbox-manager.js";
 import { TemplateStore } from "../templates/template-store.js";
-import { type AgentServer, startAgentServer, type TlsMaterial } from "./agent-server.js";
+import { type AgentServer, createRpcHandler, startAgentServer, type TlsMaterial } from "./agent-server.js";
 import { ImageResolver } from "./image-resolver.js";
 import { cleanupLeftovers } from "./leftovers.js";
 import { startRegistration } from "./registration-setup.js";
@@ -154,7 +152,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     server = await startAgentServer({
       host: config.listen.host,
       port: config.listen.port,
-      rpc: connectNodeAdapter({ routes: (r) => r.service(HostAgentService, service) }),
+      rpc: createRpcHandler(service),
       proxy,
       ...(tls ? { tls } : {}),
     });
