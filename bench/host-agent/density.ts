@@ -13,7 +13,7 @@ import { BENCH_TEMPLATE, CAPSULE_SHAPE } from "./create.js";
 import { processesWith } from "./environment.js";
 import { startBareNamespace } from "./floors.js";
 
-/** CPU time of this process and of its reaped children (e.g. the samplers' `du`), in µs. */
+/** CPU time of this process and of its reaped children (the agent starts none while idle), in µs. */
 async function agentCpuMicros(): Promise<number> {
   const own = process.cpuUsage();
   const stat = await readFile("/proc/self/stat", "utf8");
@@ -92,7 +92,6 @@ async function idleFleet(
     // Restored VMs and fresh envds do start-up work for a while: let it pass before the window.
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     signal.throwIfAborted();
-    // Each usage() runs `du` on the capsule's upper dir: 8 at a time, not a spawn storm.
     const cpuNow = () => mapLimit(ids, 8, async (id) => (await agent.runtime.handle(id).usage()).cpuUsageMicros);
     const cpu0 = await cpuNow();
     const agent0 = await agentCpuMicros();
@@ -178,7 +177,8 @@ export async function benchNamespaceDensity(
     { metric: "processes per capsule", value: String(summarize(fleet.readings.map((r) => r.memory.processes)).median) },
     { metric: "agent RSS growth per capsule (GC-dependent)", value: mib(fleet.agentRssPerUnit) },
     { metric: "idle CPU per capsule (its cgroup)", value: pct(summarize(fleet.readings.map((r) => r.cpuPct)).median) },
-    { metric: "agent CPU per idle capsule (incl. sampler children)", value: pct(fleet.agentCpuPct) },
+    { metric: `agent CPU per idle capsule (whole agent / ${count})`, value: pct(fleet.agentCpuPct) },
+    { metric: `agent CPU with ${count} idle capsules`, value: pct(fleet.agentCpuPct * count) },
     {
       metric: `capsules that fit: MemAvailable ${mib(fleet.availableBefore)} / PSS`,
       value: String(fit),

@@ -8,6 +8,8 @@ test("defaults: full mode, both runtimes (namespace first), 100 capsules, 6 VMs"
     runtimes: ["namespace", "qemu"],
     capsules: 100,
     vms: 6,
+    ramp: 0,
+    densityOnly: false,
     help: false,
   });
 });
@@ -19,6 +21,8 @@ test("--quick lowers the fleet sizes; explicit sizes and one runtime are honoure
   assert.deepEqual([o.runtimes, o.capsules, o.vms], [["qemu"], 7, 2]);
   assert.deepEqual(parseBenchArgs(["--runtime=namespace"]).runtimes, ["namespace"]);
   assert.equal(parseBenchArgs(["-h"]).help, true);
+  const d = parseBenchArgs(["--density-only", "--ramp", "600"]);
+  assert.deepEqual([d.densityOnly, d.ramp], [true, 600]);
 });
 
 test("bad arguments are UsageErrors that name the problem", () => {

@@ -12,6 +12,13 @@ export interface BenchOptions {
   readonly capsules: number;
   /** Idle QEMU VMs started for the density measurement. */
   readonly vms: number;
+  /**
+   * Namespace only: after the density section, start idle capsules in steps of 50 until the
+   * CPU or memory budget is reached or this many run. 0 = no ramp.
+   */
+  readonly ramp: number;
+  /** Only the memory/density section (no create, pause, proxy or PTY sections). */
+  readonly densityOnly: boolean;
   readonly help: boolean;
 }
 
@@ -21,13 +28,16 @@ export class UsageError extends Error {
 }
 
 /** The help text. */
-export const USAGE = `Usage: ./wrenn bench host-agent [--quick] [--runtime namespace|qemu|all] [--capsules N] [--vms N]
+export const USAGE = `Usage: ./wrenn bench host-agent [--quick] [--runtime namespace|qemu|all] [--capsules N] [--vms N] [--density-only] [--ramp N]
   --quick         fewer runs, smaller transfers, 50 idle capsules (a few minutes)
   --runtime R     namespace, qemu or all (default: all); the first one also runs the
                   proxy and PTY benchmarks
   --capsules N    idle namespace capsules for the memory measurement (default 50 quick, 100
                   full; on 2 vCPUs more than ~120 idle capsules saturate the CPU)
   --vms N         idle QEMU VMs for the memory measurement (default 3 quick, 6 full)
+  --density-only  run only the memory per idle capsule / density section
+  --ramp N        namespace: then start idle capsules 50 at a time until the capsules and the
+                  agent use 80 % of all CPUs, MemAvailable falls below 10 %, or N run
 Needs root (network namespaces, cgroups, overlay mounts). Sends traffic only to loopback and
 to the addresses of the namespaces it creates; removes everything it made, also on Ctrl-C.
 `;
@@ -63,6 +73,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     // all CPU (envd's idle work plus the agent's sampler), and beyond that everything crawls.
     capsules: positiveInt("capsules", v.capsules, quick ? 50 : 100, 1900),
     vms: positiveInt("vms", v.vms, quick ? 3 : 6, 40),
+    densityOnly: v["density-only"] === true,
+    ramp: v.ramp === undefined ? 0 : positiveInt("ramp", v.ramp, 0, 1900),
     help: v.help === true,
   };
 }
@@ -77,6 +89,8 @@ function parse(argv: readonly string[]) {
       runtime: { type: "string" },
       capsules: { type: "string" },
       vms: { type: "string" },
+      "density-only": { type: "boolean" },
+      ramp: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });

@@ -8,6 +8,7 @@ import { type Row, renderTable } from "../lib/table.js";
 import { type BenchAgent, startBenchAgent } from "./agent.js";
 import { BENCH_TEMPLATE, benchCreate, CAPSULE_SHAPE, PhaseLog } from "./create.js";
 import { benchNamespaceDensity, benchQemuDensity } from "./density.js";
+import { benchDensityRamp } from "./density-ramp.js";
 import { benchImage, benchLeftovers, benchSkipReason, sweepBenchState, takeLock } from "./environment.js";
 import { startGuestServer } from "./guest-server.js";
 import { type BenchOptions, type BenchPlan, benchPlan, parseBenchArgs, USAGE, UsageError } from "./options.js";
@@ -77,16 +78,27 @@ async function proxyAndPty(agent: BenchAgent, p: BenchPlan): Promise<void> {
 async function benchRuntime(kind: "namespace" | "qemu", first: boolean, image: Awaited<ReturnType<typeof benchImage>>) {
   const phases = new PhaseLog();
   await using agent = await startBenchAgent(kind, image, (p, ms) => phases.record(p, ms));
-  await section(`create → first command (${kind}; through hostagent.v1: CreateSandbox + Exec \`true\`)`, () =>
-    benchCreate(agent, plan, phases, signal),
-  );
-  await section(`pause / resume (${kind})`, () => benchPause(agent, plan, signal));
-  if (first) await proxyAndPty(agent, plan);
+  if (!options.densityOnly) {
+    await section(`create → first command (${kind}; through hostagent.v1: CreateSandbox + Exec \`true\`)`, () =>
+      benchCreate(agent, plan, phases, signal),
+    );
+    await section(`pause / resume (${kind})`, () => benchPause(agent, plan, signal));
+    if (first) await proxyAndPty(agent, plan);
+  }
   await section(`memory per idle capsule and density (${kind})`, () =>
     kind === "namespace"
       ? benchNamespaceDensity(agent, options.capsules, plan.idleSeconds, signal)
       : benchQemuDensity(agent, options.vms, plan.idleSeconds, signal),
   );
+  if (kind === "namespace" && options.ramp > 0) {
+    await section(`idle capsules until a budget is reached (${kind}; 50 per step)`, () =>
+      benchDensityRamp(
+        agent,
+        { max: options.ramp, step: 50, settleSeconds: 10, windowSeconds: 10, cpuShare: 0.8, memFloorShare: 0.1 },
+        signal,
+      ),
+    );
+  }
 }
 
 {
