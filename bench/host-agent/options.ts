@@ -33,7 +33,7 @@ export const USAGE = `Usage: ./wrenn bench host-agent [--quick] [--runtime names
   --runtime R     namespace, qemu or all (default: all); the first one also runs the
                   proxy and PTY benchmarks
   --capsules N    idle namespace capsules for the memory measurement (default 50 quick, 100
-                  full; on 2 vCPUs more than ~120 idle capsules saturate the CPU)
+                  full; on 2 vCPUs about 300 idle capsules saturate the CPU)
   --vms N         idle QEMU VMs for the memory measurement (default 3 quick, 6 full)
   --density-only  run only the memory per idle capsule / density section
   --ramp N        namespace: then start idle capsules 50 at a time until the capsules and the
@@ -69,8 +69,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     quick,
     runtimes,
     // Slots are a /16 split into /30s; the provider is configured for 2000 of them.
-    // 100 in full mode: on the 2-vCPU build machine about 120–130 idle capsules already use
-    // all CPU (envd's idle work plus the agent's sampler), and beyond that everything crawls.
+    // 100 in full mode: enough for stable medians. On the 2-vCPU build machine about 300
+    // idle capsules use all CPU (envd's idle work); --ramp measures where that happens.
     capsules: positiveInt("capsules", v.capsules, quick ? 50 : 100, 1900),
     vms: positiveInt("vms", v.vms, quick ? 3 : 6, 40),
     densityOnly: v["density-only"] === true,
