@@ -1,11 +1,10 @@
 /**
- * `node --import tsx bench/api/breakdown.ts [--quick]`: where the /v1 API's
- * exec round trip and file download spend their time, layer by layer, on one
- * in-process stack (control plane + PGlite + a real host agent). Each row is
- * one layer measured alone; the API rows are the sum of what is above them
- * plus the control plane's own work. CPU per call is printed too: client,
- * control plane and agent share this process's one thread, so CPU spent on a
- * request is time another request waits. Needs root (namespaces).
+ * `node --import tsx bench/api/breakdown.ts [--quick]` (root): where the /v1 API's exec
+ * round trip and file download spend their time, layer by layer, on one in-process stack
+ * (control plane + PGlite + a real host agent). Each row is one layer measured alone; the
+ * API rows are the sum of what is above them plus the control plane's own work. CPU per call
+ * is printed too: client, control plane and agent share this process's one thread, so CPU
+ * spent on a request is time another request waits.
  */
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -95,9 +94,11 @@ async function main(): Promise<void> {
     );
     rows.push(row("db: API key by hash", await measure(calls, () => apiKeys.getByHash(keyHash))));
     rows.push(
-      row("db: capsule for team", await measure(calls, () => capsules.getForTeam(s.teamA.teamId, capsuleUuid))),
+      row(
+        "db: capsule + host address (one query)",
+        await measure(calls, () => capsules.getForTeamWithHost(s.teamA.teamId, capsuleUuid)),
+      ),
     );
-    rows.push(row("db: host by id", await measure(calls, () => hosts.getById(s.hostId))));
     rows.push(row("db: touch last_active", await measure(calls, () => capsules.touchLastActive(capsuleUuid))));
     rows.push(row("API: GET /health (no auth)", await measure(calls, async () => (await s.api("/health")).text())));
     rows.push(
@@ -141,6 +142,21 @@ async function main(): Promise<void> {
         "download: agent RPC stream (CP's pool client)",
         await throughput(async () => {
           for await (const _ of agent.readFileStream({ sandboxId: id, path: "/root/bench.bin", user: "" })) {
+            // drain
+          }
+        }),
+      ),
+    );
+    const files = s.pool.files({ id: host.id, address: host.address });
+    rows.push(
+      dl(
+        "download: agent plain HTTP (what the API uses)",
+        await throughput(async () => {
+          const res = await files.download(
+            { sandboxId: id, path: "/root/bench.bin", user: "" },
+            AbortSignal.timeout(600_000),
+          );
+          for await (const _ of res) {
             // drain
           }
         }),

@@ -1,8 +1,16 @@
 import type { HostAgentClient, HostClientPool } from "../hosts/host-client-pool.js";
+import type { AgentFiles } from "../hosts/host-client-pool-files.js";
 import type { HostsRepo } from "../hosts/hosts.repo.js";
 import { ApiError, invalidState, notFound } from "../http/api-error.js";
 import { parsePublicId } from "../ids/public-id.js";
 import type { Capsule, CapsuleStatus, CapsulesRepo } from "./capsules.repo.js";
+
+/** A capsule and the RPC client (and plain-HTTP file transfers) of the agent it runs on. */
+export interface CapsuleWithAgent {
+  readonly capsule: Capsule;
+  readonly agent: HostAgentClient;
+  readonly files: AgentFiles;
+}
 
 /** What finding a capsule and its agent needs. */
 export interface CapsuleAccessDeps {
@@ -17,6 +25,12 @@ export interface CapsuleAccessDeps {
  * cannot be probed across teams.
  */
 export function createCapsuleAccess(deps: CapsuleAccessDeps) {
+  const clientFor = (hostId: string, address: string): HostAgentClient => {
+    if (address === "") {
+      throw new ApiError(503, "host_unavailable", "the capsule's host is unavailable — try again later");
+    }
+    return deps.pool.client({ id: hostId, address });
+  };
   return {
     /** The team's capsule with this public id, in any status; 404 otherwise. */
     async find(teamId: string, publicId: string): Promise<Capsule> {
@@ -37,10 +51,26 @@ export function createCapsuleAccess(deps: CapsuleAccessDeps) {
     /** The RPC client of the capsule's host; 503 when the host is gone or has no address. */
     async agent(capsule: Capsule): Promise<HostAgentClient> {
       const host = await deps.hosts.getById(capsule.hostId);
-      if (host === undefined || host.address === "") {
-        throw new ApiError(503, "host_unavailable", "the capsule's host is unavailable — try again later");
-      }
-      return deps.pool.client({ id: host.id, address: host.address });
+      return clientFor(capsule.hostId, host?.address ?? "");
+    },
+
+    /**
+     * {@link findIn} then {@link agent} in one database query — the hot path of exec and
+     * file routes. Same answers in the same order: 404, then 409 `invalid_state`, then 503.
+     */
+    async findWithAgent(
+      teamId: string,
+      publicId: string,
+      statuses: readonly CapsuleStatus[],
+    ): Promise<CapsuleWithAgent> {
+      const parsed = parsePublicId("capsule", publicId);
+      if (!parsed.ok) throw notFound("capsule not found");
+      const row = await deps.capsules.getForTeamWithHost(teamId, parsed.uuid);
+      if (row === undefined) throw notFound("capsule not found");
+      const { hostAddress, ...capsule } = row;
+      requireStatus(capsule, statuses);
+      const agent = clientFor(capsule.hostId, hostAddress);
+      return { capsule, agent, files: deps.pool.files({ id: capsule.hostId, address: hostAddress }) };
     },
   };
 }

@@ -4,15 +4,24 @@ import { invalidRequest } from "../http/api-error.js";
 import type { Principal } from "../http/auth.js";
 import { newProcessTag } from "../ids/generators.js";
 import type { CapsuleAccess } from "./capsule-access.js";
-import type { CapsulesRepo } from "./capsules.repo.js";
+import type { Capsule, CapsulesRepo } from "./capsules.repo.js";
 
 /** Foreground exec timeout when the caller gives none (or 0), as in the reference. */
 export const DEFAULT_EXEC_TIMEOUT_SEC = 30;
+
+/**
+ * `last_active_at` is rewritten at most this often per capsule by exec. The column is
+ * informational (the agent's own clock drives auto-pause), and one UPDATE per exec was a
+ * fifth of the control plane's work on a tight exec loop.
+ */
+export const LAST_ACTIVE_RESOLUTION_MS = 2000;
 
 /** What the exec service needs. */
 export interface CapsuleExecDeps {
   readonly access: CapsuleAccess;
   readonly capsules: CapsulesRepo;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
 type ExecOutcome =
@@ -47,6 +56,16 @@ export function parseSelector(selector: string): { case: "pid"; value: number } 
 /** Commands and processes of running capsules. */
 export function createCapsuleExecService(deps: CapsuleExecDeps) {
   const { access } = deps;
+  const now = deps.now ?? Date.now;
+  /**
+   * Records activity unless the row read for this request is already recent enough. A
+   * negative age (database clock ahead of ours) always writes: skew only disables the saving.
+   */
+  const touch = async (capsule: Capsule): Promise<void> => {
+    const age = capsule.lastActiveAt === null ? Number.NaN : now() - capsule.lastActiveAt.getTime();
+    if (age >= 0 && age < LAST_ACTIVE_RESOLUTION_MS) return;
+    await deps.capsules.touchLastActive(capsule.id);
+  };
 
   return {
     /**
@@ -55,8 +74,7 @@ export function createCapsuleExecService(deps: CapsuleExecDeps) {
      * the process and returns its PID and tag at once (202).
      */
     async exec(principal: Principal, id: string, body: Static<typeof ExecRequest>): Promise<ExecOutcome> {
-      const capsule = await access.findIn(principal.teamId, id, ["running"]);
-      const agent = await access.agent(capsule);
+      const { capsule, agent } = await access.findWithAgent(principal.teamId, id, ["running"]);
       const args = body.args ?? [];
       try {
         if (body.background === true) {
@@ -65,7 +83,7 @@ export function createCapsuleExecService(deps: CapsuleExecDeps) {
             { sandboxId: id, cmd: body.cmd, args, tag, envs: body.envs ?? {}, cwd: body.cwd ?? "" },
             { signal: AbortSignal.timeout(60_000) },
           );
-          await deps.capsules.touchLastActive(capsule.id);
+          await touch(capsule);
           return { status: 202, body: { sandbox_id: id, cmd: body.cmd, pid: started.pid, tag: started.tag || tag } };
         }
         const timeoutSec = body.timeout_sec || DEFAULT_EXEC_TIMEOUT_SEC;
@@ -75,7 +93,7 @@ export function createCapsuleExecService(deps: CapsuleExecDeps) {
           // The agent enforces the command's timeout; this only guards against a lost agent.
           { signal: AbortSignal.timeout((timeoutSec + 30) * 1000) },
         );
-        await deps.capsules.touchLastActive(capsule.id);
+        await touch(capsule);
         return {
           status: 200,
           body: {
@@ -92,8 +110,7 @@ export function createCapsuleExecService(deps: CapsuleExecDeps) {
     },
 
     async listProcesses(principal: Principal, id: string): Promise<Static<typeof ProcessList>> {
-      const capsule = await access.findIn(principal.teamId, id, ["running"]);
-      const agent = await access.agent(capsule);
+      const { agent } = await access.findWithAgent(principal.teamId, id, ["running"]);
       try {
         const { processes } = await agent.listProcesses({ sandboxId: id }, { signal: AbortSignal.timeout(30_000) });
         return {
@@ -115,8 +132,7 @@ export function createCapsuleExecService(deps: CapsuleExecDeps) {
       selector: string,
       signal: "SIGTERM" | "SIGKILL",
     ): Promise<void> {
-      const capsule = await access.findIn(principal.teamId, id, ["running"]);
-      const agent = await access.agent(capsule);
+      const { agent } = await access.findWithAgent(principal.teamId, id, ["running"]);
       try {
         await agent.killProcess(
           { sandboxId: id, selector: parseSelector(selector), signal },

@@ -146,7 +146,7 @@ for (const backend of databaseBackends) {
       assert.equal(await capsules.bulkSetStatus([], "stopped"), 0);
     });
 
-    test("activity, metadata and the proxy target join", async () => {
+    test("activity, metadata and the host joins (proxy target, capsule with host address)", async () => {
       const capsules = createCapsulesRepo(db);
       const hosts = createHostsRepo(db);
       const team = await createTestTeam(db);
@@ -162,8 +162,13 @@ for (const backend of databaseBackends) {
         hostId: host.id,
         hostAddress: "10.0.0.5:50051",
       });
+      const withHost = await capsules.getForTeamWithHost(team.id, id);
+      assert.deepEqual(withHost, { ...(await capsules.getForTeam(team.id, id)), hostAddress: "10.0.0.5:50051" });
+      const otherTeam = await createTestTeam(db);
+      assert.equal(await capsules.getForTeamWithHost(otherTeam.id, id), undefined, "another team's capsule");
       await hosts.delete(host.id);
       assert.equal((await capsules.getProxyTarget(id))?.hostAddress, "", "host gone");
+      assert.equal((await capsules.getForTeamWithHost(team.id, id))?.hostAddress, "", "host gone");
       assert.equal(await capsules.getProxyTarget(randomUUID()), undefined);
     });
   });

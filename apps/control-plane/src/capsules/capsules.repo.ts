@@ -65,6 +65,11 @@ export interface CapsuleProxyTarget {
   readonly hostAddress: string;
 }
 
+/** A capsule with the address of its host agent ('' when the host is gone or has none). */
+export interface CapsuleWithHost extends Capsule {
+  readonly hostAddress: string;
+}
+
 /** Capsules a team still has to think about: being created, running, paused or on an unreachable host. */
 export const ACTIVE_CAPSULE_STATUSES: readonly CapsuleStatus[] = ["pending", "running", "paused", "missing"];
 
@@ -107,6 +112,20 @@ export function createCapsulesRepo(db: Queryable) {
     async getForTeam(teamId: string, id: string): Promise<Capsule | undefined> {
       return firstRow(
         await db.query<Capsule>(`SELECT ${COLUMNS} FROM sandboxes WHERE id = $1 AND team_id = $2`, [id, teamId]),
+      );
+    },
+
+    /**
+     * {@link getForTeam} and its host agent's address in one query (the per-request lookup of
+     * exec and file routes). `hostAddress` is '' when the host is gone or never registered.
+     */
+    async getForTeamWithHost(teamId: string, id: string): Promise<CapsuleWithHost | undefined> {
+      return firstRow(
+        await db.query<CapsuleWithHost>(
+          `SELECT ${COLUMNS}, COALESCE((SELECT h.address FROM hosts h WHERE h.id = s.host_id), '') AS "hostAddress"
+           FROM sandboxes s WHERE s.id = $1 AND s.team_id = $2`,
+          [id, teamId],
+        ),
       );
     },
 

@@ -1,6 +1,4 @@
-import { Readable } from "node:stream";
 import { apiRoutes, LIMITS } from "@wrenn/api-schema";
-import type { FastifyReply } from "fastify";
 import type { RouteModule } from "../app.js";
 import type { Authenticator } from "../http/auth.js";
 import { principalOf, routeOptions } from "../http/route-options.js";
@@ -43,8 +41,11 @@ export function fileRoutes(deps: { readonly auth: Authenticator; readonly files:
           reply.raw.on("close", () => {
             if (!reply.raw.writableFinished) abort.abort();
           });
-          const stream = await files.read(principalOf(req), req.params.id, req.body.path, abort.signal);
-          return sendStream(reply, stream);
+          const { body, size } = await files.read(principalOf(req), req.params.id, req.body.path, abort.signal);
+          reply.type("application/octet-stream");
+          // The length lets clients see a cut transfer for what it is (and show progress).
+          if (size !== undefined) reply.header("content-length", size);
+          return reply.send(body);
         },
       });
     }
@@ -65,10 +66,4 @@ export function fileRoutes(deps: { readonly auth: Authenticator; readonly files:
       },
     });
   };
-}
-
-/** Writes an octet stream with back-pressure; a failure mid-stream aborts the response. */
-async function sendStream(reply: FastifyReply, stream: AsyncIterable<Uint8Array>): Promise<FastifyReply> {
-  reply.type("application/octet-stream");
-  return reply.send(Readable.from(stream, { objectMode: false }));
 }

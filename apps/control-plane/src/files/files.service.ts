@@ -1,11 +1,20 @@
+import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
 import type { FileEntry as FileEntryJson, Static } from "@wrenn/api-schema";
+import { boundedChunks } from "@wrenn/kit";
 import type { FileEntry } from "@wrenn/protocol/hostagent/v1";
 import type { CapsuleAccess } from "../capsules/capsule-access.js";
 import { agentErrorToApi } from "../hosts/agent-errors.js";
 import type { Principal } from "../http/auth.js";
 
-/** Chunk size of file streams to the agent (as the reference: 64 KiB). */
+/** Largest chunk of file streams to the agent (as the reference: 64 KiB). */
 const CHUNK = 64 * 1024;
+
+/**
+ * Smallest chunk but the last: the upload's pieces of 16 KiB or more go to the agent as they
+ * are (no copy); only smaller ones are joined. See `boundedChunks`.
+ */
+const MIN_CHUNK = 16 * 1024;
 
 /** Maps an agent file entry to the API shape. */
 export function toFileEntryJson(e: FileEntry): Static<typeof FileEntryJson> {
@@ -27,18 +36,16 @@ export function toFileEntryJson(e: FileEntry): Static<typeof FileEntryJson> {
 /** Files of running capsules, streamed end to end (constant memory at any size). */
 export function createFilesService(deps: { readonly access: CapsuleAccess }) {
   const { access } = deps;
-  const running = async (principal: Principal, id: string) => {
-    const capsule = await access.findIn(principal.teamId, id, ["running"]);
-    return { capsule, agent: await access.agent(capsule) };
-  };
+  const running = (principal: Principal, id: string) => access.findWithAgent(principal.teamId, id, ["running"]);
 
   return {
-    /** Streams `content` to `path` in the capsule (client-streaming RPC, re-chunked to 64 KiB). */
+    /** Streams `content` to `path` in the capsule (client-streaming RPC, chunks of 16-64 KiB). */
     async write(principal: Principal, id: string, path: string, content: AsyncIterable<Uint8Array>): Promise<void> {
       const { agent } = await running(principal, id);
       async function* messages() {
         yield { content: { case: "meta" as const, value: { sandboxId: id, path, user: "" } } };
-        for await (const chunk of rechunk(content, CHUNK)) yield { content: { case: "chunk" as const, value: chunk } };
+        for await (const chunk of boundedChunks(content, CHUNK, MIN_CHUNK))
+          yield { content: { case: "chunk" as const, value: chunk } };
       }
       try {
         await agent.writeFileStream(messages());
@@ -48,28 +55,25 @@ export function createFilesService(deps: { readonly access: CapsuleAccess }) {
     },
 
     /**
-     * Opens `path` for reading. Resolves once the agent has answered (so a
-     * missing file is a 404 before any byte is sent) with the stream of the rest.
+     * Opens `path` for reading over the agent's plain-HTTP download. Resolves once the agent
+     * has answered (so a missing file is a 404 before any byte is sent) with the body, and its
+     * size when the agent knows it. Aborting `signal` stops the agent's transfer.
      */
     async read(
       principal: Principal,
       id: string,
       path: string,
       signal: AbortSignal,
-    ): Promise<AsyncIterable<Uint8Array>> {
-      const { agent } = await running(principal, id);
-      const stream = agent.readFileStream({ sandboxId: id, path, user: "" }, { signal })[Symbol.asyncIterator]();
-      let first: IteratorResult<{ chunk: Uint8Array }>;
+    ): Promise<{ readonly body: Readable; readonly size: number | undefined }> {
+      const { files } = await running(principal, id);
+      let body: IncomingMessage;
       try {
-        first = await stream.next();
+        body = await files.download({ sandboxId: id, path, user: "" }, signal);
       } catch (err) {
         throw agentErrorToApi(err);
       }
-      return (async function* () {
-        if (first.done) return;
-        yield first.value.chunk;
-        for (let next = await stream.next(); !next.done; next = await stream.next()) yield next.value.chunk;
-      })();
+      const length = Number(body.headers["content-length"]);
+      return { body, size: Number.isSafeInteger(length) && length >= 0 ? length : undefined };
     },
 
     async list(principal: Principal, id: string, path: string, depth: number) {
@@ -106,26 +110,3 @@ export function createFilesService(deps: { readonly access: CapsuleAccess }) {
 
 /** The service {@link createFilesService} builds. */
 export type FilesService = ReturnType<typeof createFilesService>;
-
-/** Re-cuts a byte stream into chunks of at most `size` bytes, joining small ones. */
-export async function* rechunk(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  for await (const piece of source) {
-    let buf = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    while (pendingBytes + buf.length >= size) {
-      const take = size - pendingBytes;
-      pending.push(buf.subarray(0, take));
-      yield Buffer.concat(pending, size);
-      buf = buf.subarray(take);
-      pending = [];
-      pendingBytes = 0;
-    }
-    if (buf.length > 0) {
-      // Copy: the source may reuse its buffer after we yield.
-      pending.push(Buffer.from(buf));
-      pendingBytes += buf.length;
-    }
-  }
-  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
-}

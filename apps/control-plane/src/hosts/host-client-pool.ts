@@ -3,6 +3,7 @@ import { Agent as HttpsAgent } from "node:https";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { HostAgentService } from "@wrenn/protocol/hostagent/v1";
+import { AgentFiles } from "./host-client-pool-files.js";
 
 /** A Connect client of one host agent's `hostagent.v1.HostAgentService`. */
 export type HostAgentClient = Client<typeof HostAgentService>;
@@ -75,6 +76,12 @@ export class HostClientPool implements AsyncDisposable {
     const client = createClient(HostAgentService, transport);
     this.#clients.set(host.id, { address: host.address, client });
     return client;
+  }
+
+  /** Plain-HTTP file downloads from a host's agent, on the same keep-alive sockets and TLS as its RPCs. */
+  files(host: HostAddress): AgentFiles {
+    this.#refreshTls();
+    return new AgentFiles(`${this.scheme}://${host.address}`, this.#rpcAgent);
   }
 
   /** The keep-alive agent for proxied user traffic (never shared with RPC). */

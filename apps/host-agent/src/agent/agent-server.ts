@@ -1,6 +1,7 @@
 /**
  * The agent's one HTTP/1.1 server: `/proxy/{id}/{port}/...` (and its WebSocket upgrades) go to
- * the port proxy, everything else to the hostagent.v1 Connect handler. HTTP/2 is never
+ * the port proxy, `/files/download` to the plain-HTTP file download, everything else to the
+ * hostagent.v1 Connect handler. HTTP/2 is never
  * offered (ALPN `http/1.1` only): heavy proxy traffic must not share flow control with PTY
  * and exec streams (inventory §8 rows 5 and 11).
  */
@@ -43,6 +44,11 @@ export interface AgentServerOptions {
   /** The Connect handler ({@link createRpcHandler}). */
   readonly rpc: (req: IncomingMessage, res: ServerResponse) => void;
   readonly proxy: PortProxy;
+  /**
+   * Plain-HTTP endpoints next to the RPCs (the file download): returns true when it took the
+   * request. Tried after the proxy, before RPC. @default none
+   */
+  readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** TLS 1.3 with required client certificates; absent: plain HTTP. */
   readonly tls?: TlsMaterial;
   /** The whole header block must arrive within this (slowloris guard). @default 10_000 */
@@ -80,6 +86,7 @@ export async function startAgentServer(o: AgentServerOptions): Promise<AgentServ
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (o.proxy.handle(req, res)) return;
+    if (o.http?.(req, res)) return;
     o.rpc(req, res);
   };
   const server = o.tls

@@ -18,6 +18,8 @@ import { ExecFileRunner } from "../exec/command-runner.js";
 import { PidFiles } from "../exec/pid-files.js";
 import { NetnsNetwork } from "../net/netns-network.js";
 import { PortProxy } from "../proxy/port-proxy.js";
+import type { HostAgentDeps } from "../rpc/context.js";
+import { createFileDownloadHandler } from "../rpc/files-http.js";
 import { createHostAgentService } from "../rpc/hostagent-service.js";
 import { FirecrackerRuntime, kvmUsable } from "../runtime/firecracker/fc-runtime.js";
 import { NamespaceRuntime } from "../runtime/namespace/namespace-runtime.js";
@@ -139,7 +141,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     }
 
     let shutdown: (reason: string) => Promise<string> = async (r) => r;
-    const service = createHostAgentService({
+    const rpcDeps: HostAgentDeps = {
       manager: mgr,
       runtime,
       runtimeReason: chosen.reason,
@@ -148,11 +150,13 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       templates,
       hostIp: (config.advertiseAddress?.replace(/:\d+$/, "") ?? config.listen.host).replace(/^\[|\]$/g, ""),
       terminate: () => void shutdown("Terminate RPC"),
-    });
+    };
+    const service = createHostAgentService(rpcDeps);
     server = await startAgentServer({
       host: config.listen.host,
       port: config.listen.port,
       rpc: createRpcHandler(service),
+      http: createFileDownloadHandler(rpcDeps),
       proxy,
       ...(tls ? { tls } : {}),
     });

@@ -1,0 +1,65 @@
+/**
+ * The agent's plain-HTTP file download, served next to the Connect RPCs on the same listener
+ * (same mTLS): `GET /files/download?sandbox_id=…&path=…&user=…` answers with envd's /files
+ * body as it is, piped with back-pressure. It carries the same bytes as the ReadFileStream
+ * RPC without re-framing every 64 KiB into a protobuf message and a Connect envelope; in
+ * Node that framing (three copies and allocations per chunk, the garbage they make) cost
+ * about three times the CPU of the pipe, and capped downloads through the control plane.
+ *
+ * Errors are answered before any byte, as a Connect JSON error body (`{"code","message"}`)
+ * with Connect's HTTP status for the code, so the control plane maps them exactly like RPC
+ * errors. A failure after the head cuts the connection (a short body, never wrong bytes).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { type HostAgentDeps, runningEnvd } from "./context.js";
+import { toConnectError } from "./errors.js";
+import { checkFiles, requirePath } from "./files.js";
+
+/** URL path of the download. */
+export const FILE_DOWNLOAD_PATH = "/files/download";
+
+/** Answers `err` as a Connect JSON error (nothing sent yet) or cuts the connection (head sent). */
+function fail(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const ce = toConnectError(err);
+  const body = Buffer.from(errorToJsonBytes(ce, {}));
+  res.writeHead(codeToHttpStatus(ce.code), { "content-type": "application/json", "content-length": body.length });
+  res.end(body);
+}
+
+async function serve(deps: HostAgentDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  // The caller hanging up stops envd's transfer too.
+  const abort = new AbortController();
+  res.on("close", () => abort.abort());
+  if (req.method !== "GET") throw new ConnectError(`${FILE_DOWNLOAD_PATH} takes GET`, Code.InvalidArgument);
+  const q = url.searchParams;
+  const envd = runningEnvd(deps, q.get("sandbox_id") ?? "", false);
+  const path = requirePath(q.get("path") ?? "");
+  const body = await checkFiles(await envd.download(path, q.get("user") || "root", abort.signal), path);
+  const headers: OutgoingHttpHeaders = { "content-type": "application/octet-stream" };
+  // Bytes pass through unchanged, so envd's length holds — unless envd encoded them (it is
+  // never asked to): then the length would describe other bytes, and is left out.
+  const length = body.headers["content-length"];
+  if (length !== undefined && body.headers["content-encoding"] === undefined) headers["content-length"] = length;
+  res.writeHead(200, headers);
+  await pipeline(body, res);
+}
+
+/**
+ * The handler for {@link FILE_DOWNLOAD_PATH}: returns false for any other URL (the caller
+ * passes those on to the RPC handler) and true when it took the request.
+ */
+export function createFileDownloadHandler(deps: HostAgentDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const url = new URL(req.url ?? "/", "http://agent");
+    if (url.pathname !== FILE_DOWNLOAD_PATH) return false;
+    serve(deps, req, res, url).catch((err: unknown) => fail(res, err));
+    return true;
+  };
+}
