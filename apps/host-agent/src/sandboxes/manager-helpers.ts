@@ -2,7 +2,7 @@
 import { PlatformError } from "@wrenn/kit";
 import { EnvdClient } from "../envd-client/envd-client.js";
 import type { SandboxHandle } from "../runtime/runtime.js";
-import type { CreateSandboxInput } from "./sandbox-types.js";
+import type { CreateSandboxInput, GuestAddress } from "./sandbox-types.js";
 
 /** The error for an operation that needs the capsule in another state. */
 export function notInState(id: string, wanted: "running" | "paused"): PlatformError {
@@ -29,4 +29,10 @@ export function defaultEnvd(handle: SandboxHandle, input: CreateSandboxInput): E
     baseUrl: handle.envdUrl,
     ...(input.accessToken !== undefined ? { accessToken: input.accessToken } : {}),
   });
+}
+
+/** The two frozen answers SandboxManager.guestAddress hands out for a capsule at `envdUrl`. */
+export function guestAddresses(envdUrl: string): { readonly running: GuestAddress; readonly paused: GuestAddress } {
+  const guestIp = new URL(envdUrl).hostname.replace(/^\[|\]$/g, "");
+  return { running: Object.freeze({ guestIp, paused: false }), paused: Object.freeze({ guestIp, paused: true }) };
 }

@@ -11,11 +11,12 @@ import { MetricsCollector } from "../metrics/collector.js";
 import { MetricsStore, type TierPoints } from "../metrics/metrics-store.js";
 import type { MaterializedTemplate, SandboxHandle, TemplateKind } from "../runtime/runtime.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { defaultEnvd, guestSync, notInState } from "./manager-helpers.js";
+import { defaultEnvd, guestAddresses, guestSync, notInState } from "./manager-helpers.js";
 import { readPauseMetadata, writePauseMetadata } from "./pause-metadata.js";
 import { PeriodicTask } from "./periodic-task.js";
 import type {
   CreateSandboxInput,
+  GuestAddress,
   ResumeOverrides,
   SandboxManagerOptions,
   SandboxRecord,
@@ -42,13 +43,6 @@ interface Entry {
   guest?: { readonly running: GuestAddress; readonly paused: GuestAddress };
 }
 
-/** Where the port proxy reaches a capsule (see SandboxManager.guestAddress). */
-export interface GuestAddress {
-  readonly guestIp: string;
-  /** The capsule exists but is frozen: it would accept a connection and never answer. */
-  readonly paused: boolean;
-}
-
 // Ids become directory names and log fields: keep them boring.
 const SANDBOX_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -61,8 +55,7 @@ export class SandboxManager implements AsyncDisposable {
   readonly #mutex = new KeyedMutex();
   #autoPaused: string[] = [];
   readonly #reaper: PeriodicTask;
-  /** Samples every running capsule on one timer. */
-  readonly #metrics: MetricsCollector;
+  readonly #metrics: MetricsCollector; // samples every running capsule on one timer
   #disposed = false;
 
   constructor(options: SandboxManagerOptions) {
@@ -70,11 +63,9 @@ export class SandboxManager implements AsyncDisposable {
     this.#clock = options.clock ?? systemClock;
     this.#log = options.log ?? silentLogger;
     this.#reaper = new PeriodicTask(this.#clock, options.reaperIntervalMs ?? 2000, () => this.#reap());
-    this.#metrics = new MetricsCollector({
-      clock: this.#clock,
-      ...(options.sampleIntervalMs !== undefined ? { intervalMs: options.sampleIntervalMs } : {}),
-      onError: (sandboxId, err) => this.#log.debug({ sandboxId, err: String(err) }, "usage read failed"),
-    });
+    const onError = (sandboxId: string, err: unknown) =>
+      this.#log.debug({ sandboxId, err: String(err) }, "usage read failed");
+    this.#metrics = new MetricsCollector({ clock: this.#clock, intervalMs: options.sampleIntervalMs ?? 500, onError });
   }
 
   /** Starts a capsule; on any failure everything acquired so far is released before rejecting. */
@@ -127,11 +118,7 @@ export class SandboxManager implements AsyncDisposable {
           ),
         );
         entry.record.envdUrl = handle.envdUrl;
-        const guestIp = new URL(handle.envdUrl).hostname.replace(/^\[|\]$/g, "");
-        entry.guest = {
-          running: Object.freeze({ guestIp, paused: false }),
-          paused: Object.freeze({ guestIp, paused: true }),
-        };
+        entry.guest = guestAddresses(handle.envdUrl);
         const envd = this.#o.envdClient?.(handle.envdUrl, input.accessToken) ?? defaultEnvd(handle, input);
         store.defer(() => envd.close());
         await envd.init(this.#initBody(entry, input.templateId), signal);

@@ -95,3 +95,10 @@ export interface SandboxManagerOptions {
   /** Deadline of envd /health after resume. @default 15000 */
   readonly healthTimeoutMs?: number;
 }
+
+/** Where the port proxy reaches a capsule (see SandboxManager.guestAddress). */
+export interface GuestAddress {
+  readonly guestIp: string;
+  /** The capsule exists but is frozen: it would accept a connection and never answer. */
+  readonly paused: boolean;
+}
