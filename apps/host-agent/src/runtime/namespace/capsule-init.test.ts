@@ -12,6 +12,7 @@ describe("planLaunch", () => {
         cgroupProcs: ["/cg/memory/w/sb/cgroup.procs", "/cg/pids/w/sb/cgroup.procs"],
         rootDir: "/s/root",
         hostname: "sb; rm -rf /",
+        tmpfsMiB: 256,
         init: ["/usr/local/bin/wrenn-init", "--forward-address", "10.211.0.30"],
       }),
       [
@@ -24,6 +25,7 @@ describe("planLaunch", () => {
         "--",
         "/s/root",
         "sb; rm -rf /",
+        "256m",
         "/usr/local/bin/wrenn-init",
         "--forward-address",
         "10.211.0.30",

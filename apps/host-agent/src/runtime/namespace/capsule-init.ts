@@ -10,7 +10,10 @@ import type { Argv } from "../../exec/command-runner.js";
  *
  * Stage `inner` (PID 1 of the new pid namespace): hostname, /dev (tmpfs with the basic nodes
  * and a private devpts), /proc with read-only /proc/sys etc. and masked kernel files, a
- * read-only /sys, tmpfs /tmp and /run, pivot_root into the overlay, then exec the image's init
+ * read-only /sys, /dev/shm and /run as tmpfs of at most half the capsule's memory (as a VM's
+ * tmpfs defaults to half its RAM; tmpfs pages count against the capsule's memory limit, so an
+ * unbounded one filled by a big upload OOM-killed envd instead of failing with ENOSPC), /tmp on
+ * the capsule's disk like in a VM, pivot_root into the overlay, then exec the image's init
  * with a clean environment and docker's default capability bounding set minus CAP_MKNOD (no
  * devices cgroup restricts nodes here, so a capsule root could otherwise mknod the host's disk).
  */
@@ -48,7 +51,8 @@ host)
 inner)
   R=$1
   H=$2
-  shift 2
+  T=$3
+  shift 3
   hostname "$H"
   mount --rbind "$R" "$R"
   mount -t tmpfs -o nosuid,mode=755,size=64k devtmp "$R/dev"
@@ -60,7 +64,7 @@ inner)
   mknod -m 666 "$R/dev/tty" c 5 0
   mkdir "$R/dev/pts" "$R/dev/shm"
   mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5,nosuid,noexec devpts "$R/dev/pts"
-  mount -t tmpfs -o nosuid,nodev,mode=1777 shm "$R/dev/shm"
+  mount -t tmpfs -o "nosuid,nodev,mode=1777,size=$T" shm "$R/dev/shm"
   ln -s pts/ptmx /proc/self/fd "$R/dev/"
   mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
   for p in sys irq bus fs sysrq-trigger; do
@@ -70,8 +74,7 @@ inner)
     [ ! -e "$R/proc/$p" ] || mount --bind "$R/dev/null" "$R/proc/$p"
   done
   mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
-  mount -t tmpfs -o nosuid,nodev,mode=1777 tmp "$R/tmp"
-  mount -t tmpfs -o nosuid,nodev,mode=755 run "$R/run"
+  mount -t tmpfs -o "nosuid,nodev,mode=755,size=$T" run "$R/run"
   cd "$R"
   pivot_root . .
   umount -l .
@@ -99,6 +102,8 @@ export interface LaunchPlanInput {
   readonly cgroupProcs: readonly string[];
   readonly rootDir: string;
   readonly hostname: string;
+  /** Size of each tmpfs (/dev/shm, /run) in MiB: half the capsule's memory. */
+  readonly tmpfsMiB: number;
   /** The image's init and its arguments, run inside the capsule. */
   readonly init: readonly [string, ...string[]];
 }
@@ -106,6 +111,7 @@ export interface LaunchPlanInput {
 /** PURE: the argv that launches a capsule. */
 export function planLaunch(input: LaunchPlanInput): Argv {
   for (const p of input.cgroupProcs) if (p === "--") throw new Error("invalid cgroup path");
+  if (!Number.isInteger(input.tmpfsMiB) || input.tmpfsMiB < 1) throw new Error("invalid tmpfs size");
   return [
     // bash, not dash: dash cannot close fds above 9 (a leaked fd 251 was seen here).
     "/bin/bash",
@@ -116,6 +122,7 @@ export function planLaunch(input: LaunchPlanInput): Argv {
     "--",
     input.rootDir,
     input.hostname,
+    `${input.tmpfsMiB}m`,
     ...input.init,
   ];
 }

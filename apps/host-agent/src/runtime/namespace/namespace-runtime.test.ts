@@ -196,6 +196,17 @@ describe("NamespaceRuntime (real namespaces)", { skip, timeout: 5 * 60_000 }, ()
       assert.doesNotMatch(fds, /-> \//, `tini's fds are only its pipes: ${fds}`);
       assert.equal((await envdExec(h.envdUrl, "test -c /dev/pts/ptmx && echo ok")).stdout.trim(), "ok");
       assert.equal((await envdExec(h.envdUrl, "sudo -n id -u", { user: "user" })).stdout.trim(), "0", "sudo works");
+      // /tmp is on the capsule's disk (as in a VM); the tmpfs mounts are bounded by half the memory,
+      // so filling one fails with ENOSPC instead of OOM-killing envd.
+      assert.equal((await envdExec(h.envdUrl, "stat -f -c %T /tmp")).stdout.trim(), "overlayfs");
+      const shm = await envdExec(
+        h.envdUrl,
+        "head -c 200M /dev/zero > /dev/shm/fill; echo $?; df -m /dev/shm | tail -1",
+      );
+      assert.match(shm.stdout, /^1\n\S+\s+128\s+128\s+0\s/, shm.stdout + shm.stderr);
+      assert.match(shm.stderr, /No space left on device/);
+      await envdExec(h.envdUrl, "rm /dev/shm/fill");
+      assert.match((await envdExec(h.envdUrl, "df -m /run | tail -1")).stdout, /^\S+\s+128\s/);
       // Copy-on-write: the write lands in the upper dir, not in the template.
       await envdExec(h.envdUrl, "echo hello > /root/cow.txt && rm -f /etc/issue");
       assert.equal(readFileSync(join(s.stateDir, "upper/root/cow.txt"), "utf8"), "hello\n");

@@ -192,6 +192,7 @@ export class NamespaceRuntime implements Runtime {
         cgroupProcs: plan.procsFiles,
         rootDir: root,
         hostname,
+        tmpfsMiB: Math.max(1, Math.floor(spec.memoryMb / 2)),
         init: [this.#opts.init ?? "/usr/local/bin/wrenn-init", "--forward-address", guestIp],
       });
       const launcher = await spawnSupervised(argv);
