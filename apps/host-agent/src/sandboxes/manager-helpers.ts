@@ -36,3 +36,20 @@ export function guestAddresses(envdUrl: string): { readonly running: GuestAddres
   const guestIp = new URL(envdUrl).hostname.replace(/^\[|\]$/g, "");
   return { running: Object.freeze({ guestIp, paused: false }), paused: Object.freeze({ guestIp, paused: true }) };
 }
+
+/** The body of envd's `POST /init` (create and resume): default user, env vars, token, clock, ids. */
+export function envdInitBody(
+  input: CreateSandboxInput,
+  sandboxId: string,
+  templateId: string,
+  nowMs: number,
+): Record<string, unknown> {
+  return {
+    defaultUser: input.defaultUser ?? "root",
+    envVars: { ...(input.envVars ?? {}) },
+    ...(input.accessToken !== undefined ? { accessToken: input.accessToken } : {}),
+    timestamp: new Date(nowMs).toISOString(),
+    sandboxId,
+    templateId,
+  };
+}

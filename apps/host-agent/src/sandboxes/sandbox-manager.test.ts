@@ -158,6 +158,29 @@ describe("SandboxManager on LoopbackRuntime (real envd processes)", { skip: envd
     }
   });
 
+  it("a capsule whose envd dies is released and forgotten (not listed as running forever)", async () => {
+    await using tm = await testManager();
+    const { mgr } = tm;
+    await mgr.create(input("sb-crash"));
+    await mgr.create(input("sb-fine"));
+    // The command's parent is envd: kill it the way the OOM killer would.
+    try {
+      for await (const _ of mgr.envd("sb-crash").process.start({
+        process: { cmd: "/bin/sh", args: ["-c", "kill -KILL $PPID"], envs: {} },
+      }));
+    } catch {
+      // The stream ends with envd.
+    }
+    assert.ok(await until(() => !mgr.has("sb-crash"), 10_000), "the dead capsule is forgotten");
+    await rejectsWith(mgr.pause("sb-crash"), "not_found", "SANDBOX_NOT_FOUND");
+    assert.deepEqual(
+      mgr.list().map((r) => [r.id, r.status]),
+      [["sb-fine", "running"]],
+    );
+    assert.equal(tm.network.held().length, 1, "its network slot is back in the pool");
+    await mgr.destroy("sb-fine");
+  });
+
   it("TTL reaper auto-pauses an idle capsule once and reports it once", async () => {
     const clock = wallManualClock();
     await using tm = await testManager({ clock, reaperIntervalMs: 2000 });

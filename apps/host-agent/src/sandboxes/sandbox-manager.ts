@@ -9,9 +9,9 @@ import type { EnvdClient } from "../envd-client/envd-client.js";
 import { type Clock, systemClock } from "../metrics/clock.js";
 import { MetricsCollector } from "../metrics/collector.js";
 import { MetricsStore, type TierPoints } from "../metrics/metrics-store.js";
-import type { MaterializedTemplate, SandboxHandle, TemplateKind } from "../runtime/runtime.js";
+import type { MaterializedTemplate, SandboxExit, SandboxHandle, TemplateKind } from "../runtime/runtime.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { defaultEnvd, guestAddresses, guestSync, notInState } from "./manager-helpers.js";
+import { defaultEnvd, envdInitBody, guestAddresses, guestSync, notInState } from "./manager-helpers.js";
 import { readPauseMetadata, writePauseMetadata } from "./pause-metadata.js";
 import { PeriodicTask } from "./periodic-task.js";
 import type {
@@ -121,11 +121,12 @@ export class SandboxManager implements AsyncDisposable {
         entry.guest = guestAddresses(handle.envdUrl);
         const envd = this.#o.envdClient?.(handle.envdUrl, input.accessToken) ?? defaultEnvd(handle, input);
         store.defer(() => envd.close());
-        await envd.init(this.#initBody(entry, input.templateId), signal);
+        await envd.init(envdInitBody(input, id, input.templateId, this.#clock.now()), signal);
         store.defer(() => this.#metrics.untrack(id));
         const onDestroy = this.#o.onDestroy;
         if (onDestroy) store.defer(() => onDestroy(id));
         entry.live = { handle, envd };
+        void handle.exited.then((exit) => this.#lost(entry, exit));
         this.#sample(entry, entry.live);
         entry.record.status = "running";
         entry.record.lastActiveAt = this.#clock.now();
@@ -170,7 +171,7 @@ export class SandboxManager implements AsyncDisposable {
       e.record.templateId = meta.templateId;
       const deadline = AbortSignal.timeout(this.#o.healthTimeoutMs ?? 15_000);
       await live.envd.waitHealthy(signal ? AbortSignal.any([deadline, signal]) : deadline, 50);
-      await live.envd.init(this.#initBody(e, meta.templateId), signal);
+      await live.envd.init(envdInitBody(e.input, id, meta.templateId, this.#clock.now()), signal);
       this.#sample(e, live);
       e.record.status = "running";
       e.record.lastActiveAt = this.#clock.now();
@@ -342,15 +343,21 @@ export class SandboxManager implements AsyncDisposable {
     });
   }
 
-  #initBody(e: Entry, templateId: string): Record<string, unknown> {
-    return {
-      defaultUser: e.input.defaultUser ?? "root",
-      envVars: { ...(e.input.envVars ?? {}) },
-      ...(e.input.accessToken !== undefined ? { accessToken: e.input.accessToken } : {}),
-      timestamp: new Date(this.#clock.now()).toISOString(),
-      sandboxId: e.record.id,
-      templateId,
-    };
+  /**
+   * A capsule whose init ended on its own (envd crashed, the VM died): release what it held
+   * and forget it, so RPCs answer `not_found` and the control plane's reconcile marks it
+   * stopped, instead of a dead capsule listed as running forever.
+   */
+  async #lost(entry: Entry, exit: SandboxExit): Promise<void> {
+    const id = entry.record.id;
+    if (this.#entries.get(id) !== entry || entry.record.status === "stopping" || entry.record.status === "gone") return;
+    this.#log.warn(
+      { sandboxId: id, code: exit.code, signal: exit.signal, reason: exit.reason },
+      "capsule exited on its own; releasing it",
+    );
+    await this.destroy(id).catch((err: unknown) =>
+      this.#log.error({ sandboxId: id, err: String(err) }, "releasing an exited capsule failed"),
+    );
   }
 
   /** Starts sampling a capsule's usage (create and resume). */
