@@ -174,6 +174,19 @@ describe("capsules through the /v1 API (control plane + host agent + namespace r
     assert.match(await listing.text(), /Directory listing for \/docs\//);
   });
 
+  test("envd behind the port proxy answers only with the capsule's access token", async () => {
+    const envd = `49983-${id}.localhost`;
+    assert.equal((await fetchVia(s.port, envd, "/health")).status, 200, "health needs no token");
+    assert.equal((await fetchVia(s.port, envd, "/envs")).status, 401);
+    assert.equal((await fetchVia(s.port, envd, "/files?path=/etc/hostname")).status, 401);
+    const wrong = s.cp.envdTokens.forCapsule("cl-0000000000000000000000000");
+    assert.equal((await fetchVia(s.port, envd, "/envs", { "x-access-token": wrong })).status, 401);
+    const token = s.cp.envdTokens.forCapsule(id);
+    const envs = await fetchVia(s.port, envd, "/envs", { "x-access-token": token });
+    assert.equal(envs.status, 200);
+    assert.equal(((await envs.json()) as Record<string, string>)["WRENN_SANDBOX_ID"], id);
+  });
+
   test("destroy → stopped (kept in history, hidden from the list); again is a no-op", async () => {
     assert.equal((await s.api(`/v1/capsules/${id}`, { method: "DELETE" })).status, 204);
     const got = await body<CapsuleJson>(await s.api(`/v1/capsules/${id}`), 200);
@@ -244,10 +257,10 @@ describe("capsules through the /v1 API (control plane + host agent + namespace r
   });
 });
 
-function fetchVia(port: number, host: string, path: string): Promise<Response> {
+function fetchVia(port: number, host: string, path: string, headers: Record<string, string> = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
     import("node:http").then(({ request }) => {
-      const req = request({ port, host: "127.0.0.1", path, headers: { host } }, (res) => {
+      const req = request({ port, host: "127.0.0.1", path, headers: { ...headers, host } }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {

@@ -21,6 +21,7 @@ import { createCapsuleAccess } from "./capsules/capsule-access.js";
 import { createCapsuleExecService } from "./capsules/capsule-exec.service.js";
 import { createCapsulesRepo } from "./capsules/capsules.repo.js";
 import { capsuleRoutes } from "./capsules/capsules.routes.js";
+import { EnvdTokens } from "./capsules/envd-token.js";
 import { capsuleWsRoutes } from "./capsules/ws/ws.routes.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
@@ -74,6 +75,8 @@ export interface ControlPlane {
   readonly app: App;
   readonly jwt: JwtCodec;
   readonly proxy: SandboxProxy;
+  /** Each capsule's envd access token (what a client presents to envd through the port proxy). */
+  readonly envdTokens: EnvdTokens;
   /** Purges soft-deleted accounts after 15 days and prunes expired tokens; `main.ts` starts it. */
   readonly housekeeping: ReturnType<typeof createAccountHousekeeping>;
   /** Mail sends in flight; drained on shutdown. */
@@ -100,6 +103,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   const capsules = createCapsulesRepo(db);
 
   const jwt = new JwtCodec({ secret: deps.config.jwtSecret });
+  const envdTokens = new EnvdTokens(deps.config.jwtSecret);
   const auth = createAuthenticator({ jwt, users, teams, apiKeys });
   const access = createCapsuleAccess({ capsules, hosts, pool });
 
@@ -135,6 +139,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
     log: log.child({ component: "capsules" }),
     onUnreachable: (id) => proxy.cache.evict(id),
     metrics: capsuleMetrics,
+    envdTokens,
   });
   const routes: RouteModule[] = [
     capsuleRoutes({ auth, capsules: capsuleService, exec: createCapsuleExecService({ access, capsules }) }),
@@ -222,5 +227,5 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   // ---- end metrics ----
   const wsRoutes: RouteModule[] = [capsuleWsRoutes({ auth, access, capsules })];
   const { app } = await buildApp({ version: deps.version, logger: deps.logger, routes, wsRoutes, intercept: proxy });
-  return { app, jwt, proxy, hostMonitor: hostsModule.monitor, housekeeping, mail, metricsLoops };
+  return { app, jwt, proxy, envdTokens, hostMonitor: hostsModule.monitor, housekeeping, mail, metricsLoops };
 }

@@ -12,6 +12,7 @@ import type { TemplatesRepo } from "../templates/templates.repo.js";
 import type { CapsuleAccess } from "./capsule-access.js";
 import { type CapsuleJson, toCapsuleJson } from "./capsule-json.js";
 import { ACTIVE_CAPSULE_STATUSES, type Capsule, type CapsulesRepo } from "./capsules.repo.js";
+import type { EnvdTokens } from "./envd-token.js";
 
 /** Disk of every capsule, in MB (not exposed by the API, as in the reference). */
 export const CAPSULE_DISK_MB = 5120;
@@ -31,6 +32,8 @@ export interface CapsuleServiceDeps {
   readonly onUnreachable?: (publicId: string) => void;
   /** Persists the agent's metric rings before pause and destroy (never throws). */
   readonly metrics?: CapsuleMetricsHooks;
+  /** The envd access token of each capsule, given to the agent at create and resume. */
+  readonly envdTokens: EnvdTokens;
 }
 
 /** Called before the agent forgets a capsule's metrics; implementations swallow their own errors. */
@@ -107,6 +110,7 @@ export function createCapsuleService(deps: CapsuleServiceDeps) {
             diskSizeMb: CAPSULE_DISK_MB,
             defaultUser: template.defaultUser,
             defaultEnv: template.defaultEnv,
+            envdAccessToken: deps.envdTokens.forCapsule(publicId),
           },
           { signal: lifecycleSignal() },
         );
@@ -195,6 +199,7 @@ export function createCapsuleService(deps: CapsuleServiceDeps) {
             defaultUser: template?.defaultUser ?? "",
             defaultEnv: template?.defaultEnv ?? {},
             kernelVersion: capsule.metadata["kernel_version"] ?? "",
+            envdAccessToken: deps.envdTokens.forCapsule(id),
           },
           { signal: lifecycleSignal() },
         );

@@ -32,8 +32,10 @@ async function materialize(
   const rec = deps.manager.get(id);
   return store.create(req.teamId || ZERO_UUID, templateId, async (dir) => {
     const { template } = await deps.manager.snapshot(id, { dir, kind }, signal);
+    const token = template.mode === "memory" ? deps.manager.accessToken(id) : undefined;
     return {
       ...template,
+      ...(token !== undefined ? { envdAccessToken: token } : {}),
       kind,
       runtime: deps.runtime.kind,
       sourceSandboxId: id,

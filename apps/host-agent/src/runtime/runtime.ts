@@ -28,6 +28,11 @@ export interface RuntimeImage {
    * booting or restoring their own pre-booted template. Only the runtime that wrote it can.
    */
   readonly vmSnapshot?: VmSnapshotImage;
+  /**
+   * The envd access token the restored envd already holds (a memory snapshot of a capsule that
+   * had one): the first `/init` must present it to set the new capsule's own token.
+   */
+  readonly envdAccessToken?: string;
 }
 
 /** The files and VM shape of a VM snapshot template; restore needs the identical shape. */

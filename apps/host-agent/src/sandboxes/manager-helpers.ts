@@ -1,7 +1,6 @@
 /** Small pieces the SandboxManager uses, kept apart to keep the manager readable. */
 import { PlatformError } from "@wrenn/kit";
-import { EnvdClient } from "../envd-client/envd-client.js";
-import type { SandboxHandle } from "../runtime/runtime.js";
+import type { EnvdClient } from "../envd-client/envd-client.js";
 import type { CreateSandboxInput, GuestAddress } from "./sandbox-types.js";
 
 /** The error for an operation that needs the capsule in another state. */
@@ -21,14 +20,6 @@ export async function guestSync(envd: EnvdClient, signal?: AbortSignal): Promise
   for await (const _ of events) {
     // Drained until the process ends.
   }
-}
-
-/** A plain EnvdClient on the handle's URL (when the manager was given no factory). */
-export function defaultEnvd(handle: SandboxHandle, input: CreateSandboxInput): EnvdClient {
-  return new EnvdClient({
-    baseUrl: handle.envdUrl,
-    ...(input.accessToken !== undefined ? { accessToken: input.accessToken } : {}),
-  });
 }
 
 /** The two frozen answers SandboxManager.guestAddress hands out for a capsule at `envdUrl`. */

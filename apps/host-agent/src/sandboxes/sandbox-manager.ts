@@ -10,8 +10,9 @@ import { type Clock, systemClock } from "../metrics/clock.js";
 import { MetricsCollector } from "../metrics/collector.js";
 import { MetricsStore, type TierPoints } from "../metrics/metrics-store.js";
 import type { MaterializedTemplate, SandboxExit, SandboxHandle, TemplateKind } from "../runtime/runtime.js";
+import { EnvdConnector } from "./envd-connector.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { defaultEnvd, envdInitBody, guestAddresses, guestSync, notInState } from "./manager-helpers.js";
+import { envdInitBody, guestAddresses, guestSync, notInState } from "./manager-helpers.js";
 import { readPauseMetadata, writePauseMetadata } from "./pause-metadata.js";
 import { PeriodicTask } from "./periodic-task.js";
 import type {
@@ -56,6 +57,7 @@ export class SandboxManager implements AsyncDisposable {
   #autoPaused: string[] = [];
   readonly #reaper: PeriodicTask;
   readonly #metrics: MetricsCollector; // samples every running capsule on one timer
+  readonly #envd: EnvdConnector;
   #disposed = false;
 
   constructor(options: SandboxManagerOptions) {
@@ -65,6 +67,7 @@ export class SandboxManager implements AsyncDisposable {
     this.#reaper = new PeriodicTask(this.#clock, options.reaperIntervalMs ?? 2000, () => this.#reap());
     const onError = (sandboxId: string, err: unknown) =>
       this.#log.debug({ sandboxId, err: String(err) }, "usage read failed");
+    this.#envd = new EnvdConnector(options.envdClient);
     this.#metrics = new MetricsCollector({ clock: this.#clock, intervalMs: options.sampleIntervalMs ?? 500, onError });
   }
 
@@ -119,9 +122,9 @@ export class SandboxManager implements AsyncDisposable {
         );
         entry.record.envdUrl = handle.envdUrl;
         entry.guest = guestAddresses(handle.envdUrl);
-        const envd = this.#o.envdClient?.(handle.envdUrl, input.accessToken) ?? defaultEnvd(handle, input);
+        const envd = this.#envd.client(handle, input.accessToken);
         store.defer(() => envd.close());
-        await envd.init(envdInitBody(input, id, input.templateId, this.#clock.now()), signal);
+        await this.#envd.firstInit(handle, envd, input, this.#clock.now(), signal);
         store.defer(() => this.#metrics.untrack(id));
         const onDestroy = this.#o.onDestroy;
         if (onDestroy) store.defer(() => onDestroy(id));
@@ -160,6 +163,7 @@ export class SandboxManager implements AsyncDisposable {
     return this.#op(id, async (e, live) => {
       if (e.record.status !== "paused") throw notInState(id, "paused");
       await live.handle.resume(signal);
+      const heldToken = e.input.accessToken;
       e.input = {
         ...e.input,
         ...(overrides.defaultUser !== undefined ? { defaultUser: overrides.defaultUser } : {}),
@@ -171,7 +175,14 @@ export class SandboxManager implements AsyncDisposable {
       e.record.templateId = meta.templateId;
       const deadline = AbortSignal.timeout(this.#o.healthTimeoutMs ?? 15_000);
       await live.envd.waitHealthy(signal ? AbortSignal.any([deadline, signal]) : deadline, 50);
+      // The client still presents the token envd holds; the body may replace it.
       await live.envd.init(envdInitBody(e.input, id, meta.templateId, this.#clock.now()), signal);
+      if (e.input.accessToken !== heldToken) {
+        const next = this.#envd.client(live.handle, e.input.accessToken);
+        e.store.defer(() => next.close());
+        e.live = { handle: live.handle, envd: next };
+        live.envd.close();
+      }
       this.#sample(e, live);
       e.record.status = "running";
       e.record.lastActiveAt = this.#clock.now();
@@ -284,6 +295,11 @@ export class SandboxManager implements AsyncDisposable {
     if (!e?.guest) return undefined;
     const status = e.record.status;
     return status === "running" ? e.guest.running : status === "paused" ? e.guest.paused : undefined;
+  }
+
+  /** The envd access token the capsule's envd holds now (undefined: none). */
+  accessToken(id: string): string | undefined {
+    return this.#entry(id).input.accessToken;
   }
 
   /** One capsule's record; `not_found` if unknown. */

@@ -37,6 +37,8 @@ export interface TemplateMeta extends MaterializedTemplate {
   readonly createdAt: string;
   readonly vcpus: number;
   readonly memoryMb: number;
+  /** The token envd inside a memory snapshot holds (template.json is 0600; the memory file holds it too). */
+  readonly envdAccessToken?: string;
 }
 
 /** A finished template. */
@@ -158,7 +160,11 @@ export function templateImage(dir: string, meta: TemplateMeta, runtime: RuntimeK
   }
   const f = meta.files;
   if (f.vmState && f.disk && meta.vm) {
-    return { rootfsDir: dir, vmSnapshot: { ...meta.vm, stateFile: join(dir, f.vmState), disk: join(dir, f.disk) } };
+    return {
+      rootfsDir: dir,
+      vmSnapshot: { ...meta.vm, stateFile: join(dir, f.vmState), disk: join(dir, f.disk) },
+      ...(meta.envdAccessToken !== undefined ? { envdAccessToken: meta.envdAccessToken } : {}),
+    };
   }
   if (f.rootfsDir) return { rootfsDir: join(dir, f.rootfsDir) };
   if (f.ext4) return { rootfsDir: dir, ext4Path: join(dir, f.ext4) };
