@@ -18,8 +18,13 @@ describe("metrics loops", () => {
     await db?.[Symbol.asyncDispose]();
   });
 
-  const loops = () =>
-    createMetricsLoops({ metrics: createMetricsRepo(db), usage: createUsageRepo(db), log: silentLogger });
+  const loops = (now?: () => number) =>
+    createMetricsLoops({
+      metrics: createMetricsRepo(db),
+      usage: createUsageRepo(db),
+      log: silentLogger,
+      ...(now ? { now } : {}),
+    });
 
   async function sampleAt(teamId: string, day: string, vcpus: number) {
     await db.query(
@@ -35,7 +40,7 @@ describe("metrics loops", () => {
     for (const back of [5, 3, 2, 1, 0]) await sampleAt(team.id, addDays(today, -back), 6);
     await createUsageRepo(db).upsertDay(team.id, { day: addDays(today, -4), cpuMinutes: 1, ramMbMinutes: 1 });
 
-    const l = loops();
+    const l = loops(() => Date.parse(`${today}T12:00:00Z`)); // "today" cannot move mid-test
     assert.deepEqual(await l.rollupOnce(), [addDays(today, -3), addDays(today, -2), addDays(today, -1)]);
     const stored = await createUsageRepo(db).getRange(team.id, addDays(today, -10), today);
     assert.deepEqual(

@@ -125,10 +125,14 @@ describe("metrics, stats and usage routes", () => {
     assert.ok(after.series.memory_mb.includes(1024 + 257), "a fresh sample shows in the series");
   });
 
-  test("usage: default 30 days up to today, stored past days, today live, zero-filled; bad ranges refused", async () => {
+  test("usage: default 30 days up to today, stored past days, today live, zero-filled; bad ranges refused", async (t) => {
     const team = (await s.session()).team;
     const session = { apiKey: (await s.session({ team, role: "member" })).apiKey };
+    // "Today" is pinned (noon UTC) and today's samples are stamped inside it: a run across
+    // midnight must not split the test between two days.
     const today = utcDay(Date.now());
+    s.setNow(Date.parse(`${today}T12:00:00Z`));
+    t.after(() => s.setNow(undefined));
     await s.db.query("INSERT INTO daily_usage (team_id, day, cpu_minutes, ram_mb_minutes) VALUES ($1, $2, 12.5, 300)", [
       team.id,
       addDays(today, -3),
@@ -136,8 +140,8 @@ describe("metrics, stats and usage routes", () => {
     // Two 10 s samples today: (2 + 4) vCPU × 10 s / 60 = 1 CPU minute.
     await s.db.query(
       `INSERT INTO sandbox_metrics_snapshots (team_id, sampled_at, running_count, vcpus_reserved, memory_mb_reserved)
-       VALUES ($1, now(), 1, 2, 600), ($1, now(), 1, 4, 600)`,
-      [team.id],
+       VALUES ($1, $2, 1, 2, 600), ($1, $2, 1, 4, 600)`,
+      [team.id, new Date(`${today}T11:00:00Z`)],
     );
     const usage = await body<Usage>(await s.get("/v1/capsules/usage", session), 200);
     assert.deepEqual([usage.from, usage.to], [addDays(today, -29), today]);

@@ -44,6 +44,8 @@ export interface MetricsApp extends AsyncDisposable {
   session(options?: { team?: Team; role?: TeamRole; isAdmin?: boolean }): Promise<MetricsTestSession>;
   /** GET `path`; `token` becomes `Authorization: Bearer`, `apiKey` the `X-API-Key` header. */
   get(path: string, auth: { token?: string; apiKey?: string }): Promise<Response>;
+  /** Pins the stats service's clock (undefined: the real clock again), so "today" cannot move mid-test. */
+  setNow(ms: number | undefined): void;
 }
 
 const SECRET = "metrics-test-secret-metrics-test-secret-0";
@@ -58,7 +60,12 @@ export async function startMetricsApp(): Promise<MetricsApp> {
   const pool = new HostClientPool({ tls: () => undefined });
   const access = createCapsuleAccess({ capsules: createCapsulesRepo(db), hosts: createHostsRepo(db), pool });
   const metrics = createCapsuleMetricsService({ access, points: createMetricPointsRepo(db), log: silentLogger });
-  const stats = createStatsService({ metrics: createMetricsRepo(db), usage: createUsageRepo(db) });
+  let pinned: number | undefined;
+  const stats = createStatsService({
+    metrics: createMetricsRepo(db),
+    usage: createUsageRepo(db),
+    now: () => pinned ?? Date.now(),
+  });
   const { app } = await buildApp({
     version: "test",
     logger: pino({ level: "silent" }),
@@ -68,6 +75,9 @@ export async function startMetricsApp(): Promise<MetricsApp> {
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
   return {
+    setNow(ms) {
+      pinned = ms;
+    },
     db,
     async session(o = {}) {
       const user = await createTestUser(db, { isAdmin: o.isAdmin ?? false });
