@@ -50,6 +50,10 @@ export const ERROR_CODES = {
   },
   too_large: { status: 413, doc: "The upload or request body exceeds the route's size limit." },
   unsupported_media_type: { status: 415, doc: "The Content-Type is not one the route accepts." },
+  canceled: {
+    status: 499,
+    doc: "The client went away before the answer (logged; the client never reads it). Nothing was half-done.",
+  },
   internal_error: { status: 500, doc: "An unexpected failure; details are in the server log, not the response." },
   internal: {
     status: 500,
@@ -61,6 +65,8 @@ export const ERROR_CODES = {
   agent_error: { status: 502, doc: "The host agent running the capsule failed or answered with an error." },
   no_hosts_available: { status: 503, doc: "No online host can take the capsule now; try again later." },
   host_unavailable: { status: 503, doc: "The host running the capsule cannot be reached now." },
+  timeout: { status: 504, doc: "The operation in the capsule did not finish within its deadline." },
+  insufficient_storage: { status: 507, doc: "The capsule ran out of disk (or tmpfs) space; nothing was written." },
 } as const satisfies Readonly<Record<string, ErrorCodeInfo>>;
 
 /** One of the error codes of {@link ERROR_CODES}. */

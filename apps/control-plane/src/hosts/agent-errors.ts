@@ -36,7 +36,7 @@ export function agentErrorToApi(err: unknown): ApiError {
     case Code.Canceled:
       return new ApiError(499, "canceled", "the request was canceled", { cause: err });
     case Code.Unimplemented:
-      return new ApiError(501, "agent_error", message || "not supported by this host", { cause: err });
+      return new ApiError(501, "not_implemented", message || "not supported by this host", { cause: err });
     default:
       return new ApiError(502, "agent_error", message || "host agent error", { cause: err });
   }

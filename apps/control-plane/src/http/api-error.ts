@@ -1,3 +1,5 @@
+import type { ErrorCode } from "@wrenn/api-schema";
+
 /**
  * The control plane's REST error: an HTTP status, a stable `code` string from
  * the public catalog (`@wrenn/api-schema` error codes) and a message safe to
@@ -6,13 +8,13 @@
 export class ApiError extends Error {
   override name = "ApiError";
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   /** Extra fields placed next to `code` and `message` (e.g. `sandbox_ids`). */
   readonly extra: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     status: number,
-    code: string,
+    code: ErrorCode,
     message: string,
     options?: { cause?: unknown; extra?: Readonly<Record<string, unknown>> },
   ) {
