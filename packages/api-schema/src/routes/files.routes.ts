@@ -14,8 +14,11 @@ import { defineRoutes, type RouteDefinition } from "./route.js";
 
 const NoContent = Type.Null();
 const FileBytes = { content: { "application/octet-stream": { schema: BinaryContent } } } as const;
-/** Statuses of routes that reach into a running capsule through its host agent. */
-const IN_CAPSULE = [404, 409, 502, 503] as const;
+/**
+ * Statuses of routes that reach into a running capsule through its host agent
+ * (504: the operation in the capsule timed out; 507: its disk or tmpfs is full).
+ */
+const IN_CAPSULE = [404, 409, 502, 503, 504, 507] as const;
 
 /** File routes the admin API repeats for platform capsules. */
 export const fileDefinitions = {
