@@ -50,6 +50,10 @@ export const ERROR_CODES = {
   },
   too_large: { status: 413, doc: "The upload or request body exceeds the route's size limit." },
   unsupported_media_type: { status: 415, doc: "The Content-Type is not one the route accepts." },
+  too_many_requests: {
+    status: 429,
+    doc: "Too many failed sign-ins, password changes or reset mails for one account; `retry_after_sec` says when to retry.",
+  },
   canceled: {
     status: 499,
     doc: "The client went away before the answer (logged; the client never reads it). Nothing was half-done.",

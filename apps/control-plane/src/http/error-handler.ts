@@ -23,6 +23,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (apiError.status >= 500) request.log.error({ err }, "request failed");
     else request.log.info({ code: apiError.code, status: apiError.status }, "request rejected");
     if (reply.sent || reply.raw.headersSent) return;
+    const retryAfter = apiError.extra?.["retry_after_sec"];
+    if (typeof retryAfter === "number") void reply.header("retry-after", String(retryAfter));
     void reply.code(apiError.status).type("application/json").send(errorBody(apiError));
   });
   app.setNotFoundHandler((request, reply) => {

@@ -50,7 +50,7 @@ export const authRoutes = defineRoutes({
     tags: ["auth"],
     summary: "Sign in with email and password",
     schema: { body: LoginRequest, response: { 200: AuthResponse } },
-    errors: [401, 403],
+    errors: [401, 403, 429],
   },
   activate: {
     method: "POST",
@@ -121,6 +121,7 @@ export const authRoutes = defineRoutes({
     tags: ["account"],
     summary: "Change the password, or add one to an OAuth-only account",
     schema: { body: ChangePasswordRequest, response: { 204: NoContent } },
+    errors: [429],
   },
   requestPasswordReset: {
     method: "POST",
@@ -129,6 +130,7 @@ export const authRoutes = defineRoutes({
     tags: ["account"],
     summary: "Email a password reset link (always 204)",
     schema: { body: PasswordResetRequest, response: { 204: NoContent } },
+    errors: [429],
   },
   confirmPasswordReset: {
     method: "POST",

@@ -26,7 +26,7 @@ import { uniqueEmail } from "../../testing/repo-fixtures.js";
 import type { User } from "../../users/users.repo.js";
 import { userRoutes } from "../../users/users.routes.js";
 import { createAccountServices } from "../account-services.js";
-import { accountRoutes } from "../accounts.routes.js";
+import { accountRoutes, defaultAccountLimits } from "../accounts.routes.js";
 import { type AccountsStore, createAccountsStore } from "../accounts-store.js";
 import { createMailDispatch, type MailDispatch } from "../mail-dispatch.js";
 import type { GitHubOAuthConfig } from "../oauth/github-client.js";
@@ -135,7 +135,7 @@ export async function startAccountsApp(options: AccountsAppOptions = {}): Promis
     logger: pino({ level: "silent" }),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     routes: [
-      accountRoutes({ auth, accounts, oauth }),
+      accountRoutes({ auth, accounts, oauth, limits: defaultAccountLimits(options.now) }),
       teamRoutes({ auth, teams }),
       apiKeyRoutes({ auth, apiKeys: createApiKeyService({ apiKeys: store.apiKeys, audit, log: silentLogger }) }),
       userRoutes({ auth, search: createUserSearchService({ users: store.users }) }),
