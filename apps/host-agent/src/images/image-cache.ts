@@ -4,6 +4,7 @@ import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises
 import { join } from "node:path";
 import { PlatformError, sleep } from "@wrenn/kit";
 import type { CommandRunner } from "../exec/command-runner.js";
+import { pruneStaleImages, touchImage } from "./image-prune.js";
 import { removeTreeSafely } from "./safe-remove.js";
 
 /** The file whose presence marks a complete image; written last, inside the temp dir, before the rename. */
@@ -95,7 +96,10 @@ export async function cachedBuild(
   build: (tmpDir: string) => Promise<void>,
 ): Promise<{ readonly dir: string; readonly cached: boolean }> {
   const hit = findCachedImage(opts);
-  if (hit) return { dir: hit, cached: true };
+  if (hit) {
+    await touchImage(hit);
+    return { dir: hit, cached: true };
+  }
   const parent = join(opts.imagesRoot, opts.template);
   await mkdir(parent, { recursive: true });
   const release = await acquireLock(join(parent, `${opts.hash}.lock`), opts);
@@ -120,6 +124,8 @@ export async function cachedBuild(
       throw err;
     }
     await rename(tmp, final);
+    // A new image usually replaces an older one of the same template: clear out the unused.
+    await pruneStaleImages(final, opts.runner).catch(() => []);
     return { dir: final, cached: false };
   } finally {
     await release();
