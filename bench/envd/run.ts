@@ -1,4 +1,4 @@
-// envd benchmarks: ./wrenn bench envd [--quick] [--bundle <envd.mjs>]
+// envd benchmarks: ./wrenn bench envd [--quick] [--bundle <envd.mjs>] [--idle]
 // Prints one table; every row shows the floor measured in the same run.
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -8,17 +8,25 @@ import { parseArgs } from "node:util";
 import { ENVD_BUNDLE, spawnEnvd } from "../../apps/envd/src/testing/spawn-envd.js";
 import { renderTable } from "../lib/table.js";
 import { benchExec } from "./exec.js";
+import { benchIdle } from "./idle.js";
 import { benchStartup } from "./startup.js";
 import { benchTransfer } from "./transfer.js";
 
 const { values } = parseArgs({
-  options: { quick: { type: "boolean" }, bundle: { type: "string" }, help: { type: "boolean", short: "h" } },
+  options: {
+    quick: { type: "boolean" },
+    bundle: { type: "string" },
+    idle: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  },
 });
 if (values.help) {
   process.stdout.write(
     [
-      "Usage: ./wrenn bench envd [--quick] [--bundle <file>]",
+      "Usage: ./wrenn bench envd [--quick] [--bundle <file>] [--idle]",
       "  --quick          fewer runs and 128 MiB transfers instead of 1 GiB",
+      "  --idle           only the idle table (root): CPU of idle envds, each alone in a",
+      "                   network namespace as in a capsule, and listen → reachable latency",
       "  --bundle <file>  benchmark another envd build (default apps/envd/dist/envd.mjs),",
       "                   e.g. an older one, to compare two builds under the same conditions",
       "",
@@ -28,6 +36,20 @@ if (values.help) {
 }
 const quick = values.quick === true;
 const bundle = values.bundle === undefined ? ENVD_BUNDLE : resolve(values.bundle);
+const label = `${quick ? "quick" : "full"}; ${bundle === ENVD_BUNDLE ? "" : `${bundle}; `}Node ${process.version}`;
+
+if (values.idle) {
+  const loadAtStart = loadavg()[0] ?? Number.NaN;
+  const rows = await benchIdle(
+    quick
+      ? { count: 5, windowMs: 10_000, windows: 2, latencyRuns: 5, outsideGapMs: 8000, bundle }
+      : { count: 10, windowMs: 20_000, windows: 3, latencyRuns: 15, outsideGapMs: 12_000, bundle },
+  );
+  process.stdout.write(
+    renderTable(`envd idle cost (${label}; load average ${loadAtStart.toFixed(1)} at the start)`, rows),
+  );
+  process.exit(0);
+}
 
 // Transfers land in tmpfs when there is one, so the upload measures envd and
 // not this machine's disk write-back.

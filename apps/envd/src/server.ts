@@ -7,6 +7,7 @@ import type { EnvdEnv } from "./env.js";
 import { EnvdState } from "./envd-state.js";
 import { sendError, sendJson, sendNoContent } from "./http/respond.js";
 import { LazyPortForwarder } from "./ports/lazy-forwarder.js";
+import type { ScanPacing } from "./ports/scan-pacer.js";
 import { ProcessTable } from "./process/process-table.js";
 import type { EnvdServices } from "./rpc/services.js";
 import { UserDatabase } from "./users.js";
@@ -36,6 +37,8 @@ export interface EnvdOptions {
    * reachable from outside the capsule; undefined disables forwarding.
    */
   readonly forwardAddress: string | undefined;
+  /** Port forwarder timing (tests shorten it). @default DEFAULT_SCAN_PACING */
+  readonly portScanPacing?: Partial<ScanPacing>;
   readonly log: Logger;
 }
 
@@ -44,6 +47,8 @@ export interface Envd extends AsyncDisposable {
   readonly env: EnvdEnv;
   readonly server: Server;
   readonly tracker: ConnectionTracker;
+  /** The port forwarder (diagnostics and tests; loaded on its first start). */
+  readonly ports: LazyPortForwarder;
   /** Base URL once listening, e.g. http://127.0.0.1:49983 */
   readonly url: string;
 }
@@ -59,7 +64,15 @@ const CORS_HEADERS = {
 /** Builds and starts envd: one HTTP/1.1 server for the plain routes and Connect. */
 export async function startEnvd(options: EnvdOptions): Promise<Envd> {
   const state = new EnvdState(options.defaultUser);
-  const processes = new ProcessTable(options.log.child({ component: "process" }));
+  const forwarder = new LazyPortForwarder({
+    bindAddress: options.forwardAddress,
+    log: options.log.child({ component: "ports" }),
+    pacing: options.portScanPacing,
+  });
+  // A command often starts a server: look for new listeners at once.
+  const processes = new ProcessTable(options.log.child({ component: "process" }), {
+    onStarted: () => forwarder.kick(),
+  });
   const env: EnvdEnv = {
     version: options.version,
     state,
@@ -68,10 +81,6 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
     log: options.log,
   };
   const tracker = new ConnectionTracker();
-  const forwarder = new LazyPortForwarder({
-    bindAddress: options.forwardAddress,
-    log: options.log.child({ component: "ports" }),
-  });
 
   let services: Promise<EnvdServices> | undefined;
   const loadServices = () => {
@@ -203,6 +212,7 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
     env,
     server,
     tracker,
+    ports: forwarder,
     url,
     async [Symbol.asyncDispose]() {
       await forwarder.settled();

@@ -6,7 +6,11 @@ import { LazyPortForwarder } from "./lazy-forwarder.js";
 
 // No port is ever eligible (includePort), so no socat starts: these tests
 // only exercise loading and the start/stop state, observed through scans.
-const options = { log: new MemoryLogger(), scanIntervalMs: 20, includePort: () => false };
+const options = {
+  log: new MemoryLogger(),
+  pacing: { fastMs: 20, probeMs: 20, maxScanGapMs: 20 },
+  includePort: () => false,
+};
 /** A fresh read of the getter (a plain property read would stay narrowed by earlier asserts). */
 const loaded = (lazy: LazyPortForwarder) => lazy.current;
 

@@ -32,6 +32,14 @@ export class LazyPortForwarder {
     else this.#loading ??= this.#load();
   }
 
+  /**
+   * envd started a process that may soon listen: see PortForwarder.kick. A
+   * no-op until the forwarder has loaded (its first ticks are fast anyway).
+   */
+  kick(): void {
+    this.#forwarder?.kick();
+  }
+
   /** Stops forwarding and signals every socat (their exit is not awaited). */
   stop(): void {
     this.#wanted = false;

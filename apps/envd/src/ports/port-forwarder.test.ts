@@ -106,6 +106,9 @@ function nextReleased(f: PortForwarder, port: number): Promise<Released> {
   });
 }
 
+/** Short timings so tests wait little; the back-off still applies (probeMs, maxScanGapMs). */
+const TEST_PACING = { fastMs: 20, fastWindowMs: 200, probeMs: 50, maxScanGapMs: 200 };
+
 /**
  * A forwarder for the given service ports only: other programs on this
  * machine (parallel test runs) have loopback listeners of their own.
@@ -113,7 +116,14 @@ function nextReleased(f: PortForwarder, port: number): Promise<Released> {
 function useForwarder(ports: readonly number[], extra: { socatCommand?: string } = {}) {
   const log = new MemoryLogger();
   const includePort = (port: number) => ports.includes(port);
-  const f = new PortForwarder({ bindAddress: BIND, log, scanIntervalMs: 50, killGraceMs: 1000, includePort, ...extra });
+  const f = new PortForwarder({
+    bindAddress: BIND,
+    log,
+    pacing: TEST_PACING,
+    killGraceMs: 1000,
+    includePort,
+    ...extra,
+  });
   return Object.assign(f, { log });
 }
 
@@ -211,7 +221,7 @@ describe("PortForwarder (real socat)", { skip: noSocat }, () => {
       import { PortForwarder } from ${JSON.stringify(new URL("./port-forwarder.ts", import.meta.url).href)};
       import { silentLogger } from "@wrenn/kit";
       const f = new PortForwarder({
-        bindAddress: ${JSON.stringify(BIND)}, log: silentLogger, scanIntervalMs: 50, includePort: (p) => p === ${svc.port},
+        bindAddress: ${JSON.stringify(BIND)}, log: silentLogger, pacing: { fastMs: 20, probeMs: 50 }, includePort: (p) => p === ${svc.port},
       });
       f.on("forwarded", (info) => { process.stdout.write(info.pid + "\\n"); process.exit(0); });
       f.start();
@@ -271,5 +281,66 @@ describe("PortForwarder without socat or bind address", () => {
     assert.equal(f.started, false);
     f.stop();
     await f.stopped();
+  });
+});
+
+/** Resolves at the first "ticked" after which `cond` holds. */
+function tickUntil(f: PortForwarder, cond: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const on = () => {
+      if (!cond()) return;
+      f.off("ticked", on);
+      resolve();
+    };
+    f.on("ticked", on);
+  });
+}
+
+describe("PortForwarder back-off (real socat)", { skip: noSocat }, () => {
+  test("kick() after a long idle period makes ticks fast again", { timeout: 5000 }, async (t) => {
+    await using f = useForwarder([]);
+    const keepAlive = setInterval(() => {}, 1000); // the tick timer is unref'd
+    t.after(() => clearInterval(keepAlive));
+    f.kick(); // stopped: nothing to do
+    f.start();
+    const backedOff = () =>
+      f.pacing.tickDelayMs === TEST_PACING.probeMs && f.pacing.scanGapMs === TEST_PACING.maxScanGapMs;
+    await tickUntil(f, backedOff);
+    assert.equal(f.pacing.fast, false);
+    const kicked = once(f, "kicked");
+    f.kick();
+    await kicked;
+    assert.deepEqual(f.pacing, { tickDelayMs: TEST_PACING.fastMs, scanGapMs: TEST_PACING.probeMs, fast: true });
+    const [delay] = (await once(f, "ticked")) as [number];
+    assert.equal(delay, TEST_PACING.fastMs);
+  });
+
+  test("without the socket-count probe a listener opened after a long idle period is still forwarded", {
+    timeout: 10_000,
+  }, async (t) => {
+    const missing = { v4: "/nonexistent/sockstat", v6: "/nonexistent/sockstat6" };
+    const log = new MemoryLogger();
+    const ports: number[] = [];
+    await using f = new PortForwarder({
+      bindAddress: BIND,
+      log,
+      pacing: TEST_PACING,
+      killGraceMs: 1000,
+      includePort: (port) => ports.includes(port),
+      procFiles: { sockstat: missing, tcp: { v4: "/proc/net/tcp", v6: "/proc/net/tcp6" } },
+    });
+    const keepAlive = setInterval(() => {}, 1000);
+    t.after(() => clearInterval(keepAlive));
+    const reasons = new Set<string>();
+    f.on("scanned", (reason) => reasons.add(reason));
+    f.start();
+    await tickUntil(f, () => !f.pacing.fast && f.pacing.scanGapMs === TEST_PACING.maxScanGapMs);
+    await using svc = await startService("127.0.0.1");
+    ports.push(svc.port);
+    const forwarded = nextForwarded(f, svc.port);
+    assert.equal((await forwarded).family, 4);
+    assert.equal(await fetchVia(svc.port), `hello ${svc.child.pid}`);
+    assert.equal(reasons.has("probe"), false, "unreadable counts never trigger a scan");
+    assert.ok(reasons.has("periodic"));
   });
 });

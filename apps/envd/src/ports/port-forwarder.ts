@@ -1,11 +1,13 @@
 import { EventEmitter } from "node:events";
-import { readFile } from "node:fs/promises";
 import type { Logger } from "@wrenn/kit";
 import { findExecutable } from "./find-executable.js";
 import { type ForwardTarget, isForwardableLoopback, planForwards, portsListeningOn } from "./forward-plan.js";
 import { ownSocketInodes } from "./own-socket-inodes.js";
-import { parseProcNetTcp, type TcpSocketEntry, TcpState } from "./proc-net-tcp.js";
+import { type TcpSocketEntry, TcpState } from "./proc-net-tcp.js";
+import { type PacerState, ScanPacer, type ScanPacing } from "./scan-pacer.js";
 import { type SocatExit, SocatProcess, socatArgv } from "./socat-process.js";
+import { SOCKSTAT_FILES, SocketCountProbe } from "./socket-count-probe.js";
+import { SocketTables, TCP_TABLE_FILES } from "./socket-tables.js";
 
 /** Options of `PortForwarder`. */
 export interface PortForwarderOptions {
@@ -15,8 +17,16 @@ export interface PortForwarderOptions {
    */
   readonly bindAddress: string | undefined;
   readonly log: Logger;
-  /** Time between two scans of /proc/net/tcp{,6}. @default 1000 */
-  readonly scanIntervalMs?: number;
+  /** When to probe and scan (see ScanPacing). @default DEFAULT_SCAN_PACING */
+  readonly pacing?: Partial<ScanPacing>;
+  /**
+   * Replacement paths of the /proc files read (tests: a missing sockstat
+   * turns the probe off). @default /proc/net/{sockstat,sockstat6,tcp,tcp6}
+   */
+  readonly procFiles?: {
+    readonly sockstat: { readonly v4: string; readonly v6: string };
+    readonly tcp: { readonly v4: string; readonly v6: string };
+  };
   /** socat program, looked up in PATH unless it contains "/". @default "socat" */
   readonly socatCommand?: string;
   /** Delay between SIGTERM and SIGKILL when a socat is stopped. @default 2000 */
@@ -38,6 +48,13 @@ export interface ForwardInfo {
   readonly state: "starting" | "listening" | "stopping";
 }
 
+/**
+ * Why a tick read the socket tables: `start` (first tick), `probe` (the
+ * socket counts changed), `confirm` (a socat is not yet seen listening),
+ * `periodic` (the scan gap passed with no change seen).
+ */
+export type ScanReason = "start" | "probe" | "confirm" | "periodic";
+
 /** Events of `PortForwarder` (mostly for tests and diagnostics). */
 export interface PortForwarderEvents {
   /** A scan saw socat listening on the bind address for this port. */
@@ -45,7 +62,11 @@ export interface PortForwarderEvents {
   /** A socat exited; `expected` is false when it died without being stopped. */
   released: [info: ForwardInfo & { readonly exit: SocatExit; readonly expected: boolean }];
   /** A scan finished and its result was applied. */
-  scanned: [];
+  scanned: [reason: ScanReason];
+  /** A tick ended (with or without a scan); the next one is `delayMs` away. */
+  ticked: [delayMs: number];
+  /** kick() switched to fast ticks (only while started). */
+  kicked: [];
   /** socat was not found; the forwarder does nothing from now on. */
   unavailable: [command: string];
 }
@@ -62,6 +83,12 @@ interface Forward extends ForwardTarget {
  * skipped). A socat is killed when its listener disappears, on `stop()`, and
  * synchronously if envd exits without stopping.
  *
+ * Idle cost: each tick only probes the socket counts (SocketCountProbe); the
+ * tables are read when the counts change, while a socat awaits confirmation,
+ * or after a scan gap that backs off to `maxScanGapMs` (ScanPacer). Ticks are
+ * fast for a while after `kick()` (envd calls it when it starts a process)
+ * and after the listeners change, then slow down to `probeMs`.
+ *
  * `start()` and `stop()` are synchronous and idempotent so envd can call
  * them around snapshots; `stopped()` awaits the exit of every socat. A socat
  * that dies by itself (say the port is taken on the bind address) is not
@@ -70,7 +97,13 @@ interface Forward extends ForwardTarget {
 export class PortForwarder extends EventEmitter<PortForwarderEvents> implements AsyncDisposable {
   readonly #bindAddress: string | undefined;
   readonly #log: Logger;
-  readonly #intervalMs: number;
+  readonly #pacer: ScanPacer;
+  readonly #probe: SocketCountProbe;
+  readonly #tables: SocketTables;
+  /** Socket counts the probe read before the last scan; undefined when unreadable. */
+  #scannedCounts: number | undefined;
+  /** False until the first scan after start() (which always reads the tables). */
+  #scannedOnce = false;
   readonly #socatCommand: string;
   readonly #killGraceMs: number;
   readonly #includePort: ((port: number) => boolean) | undefined;
@@ -84,13 +117,19 @@ export class PortForwarder extends EventEmitter<PortForwarderEvents> implements 
   /** Bumped by start and stop so a scan that straddles them drops its result. */
   #generation = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** performance.now() at which #timer fires. */
+  #timerDueAt = 0;
+  /** True while a tick runs (between its timer firing and the next schedule). */
+  #ticking = false;
   #scanErrorLogged = false;
 
   constructor(options: PortForwarderOptions) {
     super();
     this.#bindAddress = options.bindAddress;
     this.#log = options.log;
-    this.#intervalMs = options.scanIntervalMs ?? 1000;
+    this.#pacer = new ScanPacer(options.pacing);
+    this.#probe = new SocketCountProbe(options.procFiles?.sockstat ?? SOCKSTAT_FILES);
+    this.#tables = new SocketTables(options.procFiles?.tcp ?? TCP_TABLE_FILES);
     this.#socatCommand = options.socatCommand ?? "socat";
     this.#killGraceMs = options.killGraceMs ?? 2000;
     this.#includePort = options.includePort;
@@ -106,14 +145,40 @@ export class PortForwarder extends EventEmitter<PortForwarderEvents> implements 
     return [...this.#forwards.values()].map(infoOf);
   }
 
+  /** Timing state now (diagnostics and tests). */
+  get pacing(): PacerState {
+    return this.#pacer.state(performance.now());
+  }
+
   /** Starts scanning (first scan at once). No-op when started or without a bind address. */
   start(): void {
     if (this.#started || this.#bindAddress === undefined) return;
     this.#started = true;
     // After a snapshot restore the conflict that made a socat die may be gone.
     this.#failed.clear();
+    this.#scannedOnce = false;
+    this.#ticking = false;
+    this.#pacer.activity(performance.now());
     const generation = ++this.#generation;
     this.#schedule(generation, 0);
+  }
+
+  /**
+   * Something may listen soon (envd started a process or a PTY): tick fast
+   * for the fast window, so its server is forwarded within ~fastMs of its
+   * listen(). Cheap; a no-op while stopped.
+   */
+  kick(): void {
+    if (!this.#started) return;
+    const now = performance.now();
+    this.#pacer.activity(now);
+    this.emit("kicked");
+    // A running tick schedules the next one with the fast delay when it ends;
+    // a pending one that is due sooner stays.
+    const delay = this.#pacer.nextTickDelay(now);
+    if (this.#ticking || this.#timerDueAt <= now + delay) return;
+    clearTimeout(this.#timer);
+    this.#schedule(this.#generation, delay);
   }
 
   /** Stops scanning and signals every socat; returns at once (see `stopped()`). */
@@ -122,6 +187,9 @@ export class PortForwarder extends EventEmitter<PortForwarderEvents> implements 
     this.#generation++;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    // Descriptors are reopened on start: after a restore they may point at stale state.
+    this.#probe.close();
+    this.#tables.close();
     for (const fwd of this.#forwards.values()) this.#release(fwd);
   }
 
@@ -136,6 +204,7 @@ export class PortForwarder extends EventEmitter<PortForwarderEvents> implements 
   }
 
   #schedule(generation: number, delayMs: number): void {
+    this.#timerDueAt = performance.now() + delayMs;
     this.#timer = setTimeout(() => void this.#tick(generation), delayMs);
     // Scanning alone must never keep envd (or a test) alive.
     this.#timer.unref();
@@ -143,22 +212,49 @@ export class PortForwarder extends EventEmitter<PortForwarderEvents> implements 
 
   async #tick(generation: number): Promise<void> {
     const current = () => generation === this.#generation;
+    this.#ticking = true;
     try {
       const socat = await this.#resolveSocat();
       if (socat === undefined) return; // Warned once; forwarding stays off.
       if (!current()) return;
-      const sockets = await readSocketTables();
-      if (!current()) return;
-      await this.#refreshOwnInodes(sockets);
-      if (!current()) return;
-      this.#apply(sockets, socat);
-      this.#scanErrorLogged = false;
-      this.emit("scanned");
+      // Read before the scan: a socket opened during the scan changes the counts again.
+      const counts = this.#probe.read();
+      const reason = this.#scanReason(counts);
+      if (reason !== undefined) {
+        const { sockets, listenersChanged } = await this.#tables.read();
+        if (!current()) return;
+        await this.#refreshOwnInodes(sockets);
+        if (!current()) return;
+        this.#apply(sockets, socat);
+        this.#scannedCounts = counts;
+        this.#scannedOnce = true;
+        this.#pacer.scanned(performance.now(), listenersChanged);
+        this.#scanErrorLogged = false;
+        this.emit("scanned", reason);
+      }
     } catch (err) {
       if (!this.#scanErrorLogged) this.#log.warn({ err }, "port scan failed; will retry");
       this.#scanErrorLogged = true;
+    } finally {
+      if (current()) this.#ticking = false;
     }
-    if (current()) this.#schedule(generation, this.#intervalMs);
+    if (current()) {
+      const delay = this.#pacer.nextTickDelay(performance.now());
+      this.#schedule(generation, delay);
+      this.emit("ticked", delay);
+    }
+  }
+
+  /**
+   * Whether this tick must read the tables, and why; undefined to skip.
+   * Unreadable counts (undefined) never differ from each other, so without a
+   * probe only confirmations and the backed-off periodic scan remain.
+   */
+  #scanReason(counts: number | undefined): ScanReason | undefined {
+    if (!this.#scannedOnce) return "start";
+    if (counts !== this.#scannedCounts) return "probe";
+    for (const fwd of this.#forwards.values()) if (fwd.state === "starting") return "confirm";
+    return this.#pacer.scanDue(performance.now()) ? "periodic" : undefined;
   }
 
   #resolveSocat(): Promise<string | undefined> {
@@ -245,15 +341,4 @@ export class PortForwarder extends EventEmitter<PortForwarderEvents> implements 
 
 function infoOf(fwd: Forward): ForwardInfo {
   return { port: fwd.port, family: fwd.family, pid: fwd.socat.pid, state: fwd.state };
-}
-
-/** Both tables; a kernel without IPv6 has no tcp6 file. */
-async function readSocketTables(): Promise<TcpSocketEntry[]> {
-  const read = (name: string) =>
-    readFile(`/proc/net/${name}`, "utf8").catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return "";
-      throw err;
-    });
-  const [v4, v6] = await Promise.all([read("tcp"), read("tcp6")]);
-  return [...parseProcNetTcp(v4), ...parseProcNetTcp(v6)];
 }

@@ -17,6 +17,12 @@ export interface ProcessTableOptions {
   readonly queueCapacity?: number;
   /** How long a full listener may hold back others before it is dropped. @default 10_000 */
   readonly listenerStallLimitMs?: number;
+  /**
+   * Called after every child start, command or PTY (envd makes its port
+   * forwarder scan fast then, so a server the child starts is reachable soon).
+   * Must not throw. @default none
+   */
+  readonly onStarted?: () => void;
 }
 
 /** How long dispose lets killed children finish delivering their end events. */
@@ -68,6 +74,7 @@ export class ProcessTable implements AsyncDisposable {
     });
     const proc = started.process;
     this.#processes.set(proc.pid, proc);
+    this.#options.onStarted?.();
     void proc.ended.then(() => {
       // The pid may already belong to a newer child (reuse after reaping).
       if (this.#processes.get(proc.pid) === proc) this.#processes.delete(proc.pid);

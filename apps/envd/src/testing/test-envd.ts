@@ -2,6 +2,7 @@ import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemoryLogger } from "@wrenn/kit";
+import type { ScanPacing } from "../ports/scan-pacer.js";
 import { type Envd, startEnvd } from "../server.js";
 import { ENVD_VERSION } from "../version.js";
 
@@ -27,7 +28,9 @@ export interface TestEnvd extends AsyncDisposable {
  * Disposal kills every process envd started and closes every connection.
  * @internal
  */
-export async function useEnvd(opts: { defaultUser?: string; forwardAddress?: string } = {}): Promise<TestEnvd> {
+export async function useEnvd(
+  opts: { defaultUser?: string; forwardAddress?: string; portScanPacing?: Partial<ScanPacing> } = {},
+): Promise<TestEnvd> {
   const dir = await mkdtemp(join(tmpdir(), "envd-test-"));
   // mkdtemp makes the directory 0700; the test user must be able to reach its home.
   await chmod(dir, 0o755);
@@ -50,6 +53,7 @@ export async function useEnvd(opts: { defaultUser?: string; forwardAddress?: str
     defaultUser: opts.defaultUser ?? "root",
     etcDir,
     forwardAddress: opts.forwardAddress,
+    portScanPacing: opts.portScanPacing,
     log,
   });
   return {
