@@ -3,9 +3,11 @@
  * it, measured in the same run on one in-process stack (control plane +
  * PGlite + a real host agent with the namespace runtime):
  *   - create → first exec through the API vs through the agent's RPC directly;
- *   - exec round trip through the API vs straight to the capsule's envd;
+ *   - exec round trip through the API vs straight to the capsule's envd, and the
+ *     API's overhead over the agent's Exec RPC;
  *   - file upload / download through the API vs straight to envd's /files,
- *     with the control plane's RSS growth during the transfer.
+ *     with the control plane's RSS growth during the transfer, and the download
+ *     next to the agent's ReadFileStream RPC.
  * Needs root (namespaces).
  */
 import { createClient } from "@connectrpc/connect";
@@ -71,6 +73,11 @@ async function main(): Promise<void> {
     const apiExec = summarize(
       await timeRuns(execs, async () => (await s.api(`/v1/capsules/${id}/exec`, json({ cmd: "/bin/true" }))).text()),
     );
+    // The control plane's own client of the agent (binary Connect, its keep-alive pool).
+    const rpc = s.pool.client({ id: s.hostId, address: new URL(s.agent.agent.url).host });
+    const rpcExec = summarize(
+      await timeRuns(execs, () => rpc.exec({ sandboxId: id, cmd: "/bin/true", timeoutSec: 30 })),
+    );
     const envdExec = summarize(
       await timeRuns(execs, async () => {
         for await (const _ of envd.start({ process: { cmd: "/bin/true", args: [] }, stdin: false })) {
@@ -84,6 +91,12 @@ async function main(): Promise<void> {
       floor: `envd direct ${fmt(envdExec.median, "ms")}`,
       ratio: fmtRatio(apiExec.median, envdExec.median),
     });
+    rows.push({
+      metric: "exec: API over the agent RPC",
+      value: `+${fmt(apiExec.median - rpcExec.median, "ms")}`,
+      floor: `agent RPC ${fmt(rpcExec.median, "ms")}`,
+      ratio: fmtRatio(apiExec.median, rpcExec.median),
+    });
 
     step(`${fileMiB} MiB up and down, through the API and straight to envd`);
     const bytes = fileMiB * 1024 * 1024;
@@ -95,6 +108,11 @@ async function main(): Promise<void> {
       { ...headers, "content-type": "application/json" },
       JSON.stringify({ path: "/root/bench.bin" }),
     );
+    const rpcDown = performance.now();
+    for await (const _ of rpc.readFileStream({ sandboxId: id, path: "/root/bench.bin", user: "" })) {
+      // drain
+    }
+    const downRpcMs = performance.now() - rpcDown;
     const downEnvd = await downloadBytes(`${envdUrl}/files?path=/root/direct.bin&username=root`, {}, undefined);
     const mibs = (ms: number) => fileMiB / (ms / 1000);
     rows.push({
@@ -108,6 +126,12 @@ async function main(): Promise<void> {
       value: `${fmt(mibs(downApi.ms), "MiB/s", 0)} (CP RSS +${downApi.rssGrowthMiB.toFixed(0)} MiB)`,
       floor: `envd direct ${fmt(mibs(downEnvd.ms), "MiB/s", 0)}`,
       ratio: fmtRatio(mibs(downApi.ms), mibs(downEnvd.ms)),
+    });
+    rows.push({
+      metric: `download ${fileMiB} MiB: API vs agent RPC`,
+      value: fmt(mibs(downApi.ms), "MiB/s", 0),
+      floor: `ReadFileStream ${fmt(mibs(downRpcMs), "MiB/s", 0)}`,
+      ratio: fmtRatio(mibs(downApi.ms), mibs(downRpcMs)),
     });
     await s.api(`/v1/capsules/${id}`, { method: "DELETE" });
     process.stdout.write(

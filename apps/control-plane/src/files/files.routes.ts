@@ -1,4 +1,5 @@
 import { apiRoutes, LIMITS } from "@wrenn/api-schema";
+import type { FastifyReply } from "fastify";
 import type { RouteModule } from "../app.js";
 import type { Authenticator } from "../http/auth.js";
 import { principalOf, routeOptions } from "../http/route-options.js";
@@ -22,10 +23,11 @@ export function fileRoutes(deps: { readonly auth: Authenticator; readonly files:
         bodyLimit: Number.MAX_SAFE_INTEGER,
         handler: async (req, reply) => {
           const principal = principalOf(req);
+          const abort = abortOnHangUp(reply);
           await readUpload(req.raw, {
             maxBytes,
             fieldsFirst,
-            consume: ({ path, content }) => files.write(principal, req.params.id, path, content),
+            consume: ({ path, content }) => files.write(principal, req.params.id, path, content, abort.signal),
           });
           return reply.code(204).send(null);
         },
@@ -36,11 +38,7 @@ export function fileRoutes(deps: { readonly auth: Authenticator; readonly files:
       app.route({
         ...routeOptions(route, auth),
         handler: async (req, reply) => {
-          const abort = new AbortController();
-          // The client hanging up mid-download stops the agent's stream too.
-          reply.raw.on("close", () => {
-            if (!reply.raw.writableFinished) abort.abort();
-          });
+          const abort = abortOnHangUp(reply);
           const { body, size } = await files.read(principalOf(req), req.params.id, req.body.path, abort.signal);
           reply.type("application/octet-stream");
           // The length lets clients see a cut transfer for what it is (and show progress).
@@ -66,4 +64,16 @@ export function fileRoutes(deps: { readonly auth: Authenticator; readonly files:
       },
     });
   };
+}
+
+/**
+ * Aborts when the client hangs up before its response is complete, so the transfer to or
+ * from the agent stops too (a cut upload would otherwise wait for bytes that never come).
+ */
+function abortOnHangUp(reply: FastifyReply): AbortController {
+  const abort = new AbortController();
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) abort.abort();
+  });
+  return abort;
 }

@@ -1,20 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
 import type { FileEntry as FileEntryJson, Static } from "@wrenn/api-schema";
-import { boundedChunks } from "@wrenn/kit";
 import type { FileEntry } from "@wrenn/protocol/hostagent/v1";
 import type { CapsuleAccess } from "../capsules/capsule-access.js";
 import { agentErrorToApi } from "../hosts/agent-errors.js";
 import type { Principal } from "../http/auth.js";
-
-/** Largest chunk of file streams to the agent (as the reference: 64 KiB). */
-const CHUNK = 64 * 1024;
-
-/**
- * Smallest chunk but the last: the upload's pieces of 16 KiB or more go to the agent as they
- * are (no copy); only smaller ones are joined. See `boundedChunks`.
- */
-const MIN_CHUNK = 16 * 1024;
 
 /** Maps an agent file entry to the API shape. */
 export function toFileEntryJson(e: FileEntry): Static<typeof FileEntryJson> {
@@ -39,16 +29,20 @@ export function createFilesService(deps: { readonly access: CapsuleAccess }) {
   const running = (principal: Principal, id: string) => access.findWithAgent(principal.teamId, id, ["running"]);
 
   return {
-    /** Streams `content` to `path` in the capsule (client-streaming RPC, chunks of 16-64 KiB). */
-    async write(principal: Principal, id: string, path: string, content: AsyncIterable<Uint8Array>): Promise<void> {
-      const { agent } = await running(principal, id);
-      async function* messages() {
-        yield { content: { case: "meta" as const, value: { sandboxId: id, path, user: "" } } };
-        for await (const chunk of boundedChunks(content, CHUNK, MIN_CHUNK))
-          yield { content: { case: "chunk" as const, value: chunk } };
-      }
+    /**
+     * Streams `content` to `path` in the capsule over the agent's plain-HTTP upload, as fast
+     * as the agent takes it; resolves once the file is stored. `signal` aborts the transfer.
+     */
+    async write(
+      principal: Principal,
+      id: string,
+      path: string,
+      content: AsyncIterable<Uint8Array>,
+      signal: AbortSignal = new AbortController().signal,
+    ): Promise<void> {
+      const { files } = await running(principal, id);
       try {
-        await agent.writeFileStream(messages());
+        await files.upload({ sandboxId: id, path, user: "" }, content, signal);
       } catch (err) {
         throw agentErrorToApi(err);
       }

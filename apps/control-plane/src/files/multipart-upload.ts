@@ -77,7 +77,12 @@ export async function readUpload(req: IncomingMessage, options: ReadUploadOption
         return;
       }
       sawFile = true;
-      stream.on("limit", () => fail(tooLarge(`the file is larger than ${options.maxBytes} bytes`)));
+      stream.on("limit", () => {
+        const err = tooLarge(`the file is larger than ${options.maxBytes} bytes`);
+        fail(err);
+        // Fail the consumer too: a truncated file must not be stored in place of the real one.
+        stream.destroy(err);
+      });
       if (path !== undefined) {
         consuming = options.consume({ path, content: stream }).catch((err: unknown) => {
           stream.resume();
@@ -121,6 +126,11 @@ export async function readUpload(req: IncomingMessage, options: ReadUploadOption
 async function spoolFile(stream: Readable): Promise<{ dir: string; file: string }> {
   const dir = await mkdtemp(join(tmpdir(), "wrenn-upload-"));
   const file = join(dir, "file");
-  await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
+  try {
+    await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return { dir, file };
 }

@@ -41,7 +41,7 @@ async function rejectsWithCode(p: Promise<unknown>, code: Code, message?: string
   });
 }
 
-describe("AgentFiles (the agent's plain-HTTP download)", () => {
+describe("AgentFiles (the agent's plain-HTTP file transfers)", () => {
   it("asks for the capsule, path and user, and hands back the body with its length", async () => {
     const bytes = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251));
     using agent = await agentLike((_req, res) => {
@@ -105,6 +105,73 @@ describe("AgentFiles (the agent's plain-HTTP download)", () => {
     await rejectsWithCode(pending, Code.Canceled);
   });
 
+  it("uploads: streams the body to the agent and resolves on 204; the agent's error stops the sending", async () => {
+    const stored: Buffer[] = [];
+    using agent = await agentLike((req, res) => {
+      const path = new URL(req.url ?? "", "http://x").searchParams.get("path");
+      if (path === "/readonly") {
+        // Answers at once, without reading the body (as the agent does for a stopped capsule).
+        res.writeHead(412, { "content-type": "application/json" });
+        res.end(JSON.stringify({ code: "failed_precondition", message: "sandbox cl-1 is paused, not running" }));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        stored.push(Buffer.concat(chunks));
+        res.writeHead(204).end();
+      });
+    });
+    await using pool = new HostClientPool({ tls: () => undefined });
+    const files = pool.files(agent.host);
+    const signal = AbortSignal.timeout(10_000);
+    const piece = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
+    async function* pieces(n: number, sent: { count: number }) {
+      for (; sent.count < n; sent.count++) yield piece;
+    }
+    await files.upload({ sandboxId: "cl-1", path: "/ok", user: "" }, pieces(5, { count: 0 }), signal);
+    assert.equal(stored.length, 1);
+    assert.ok(stored[0]?.equals(Buffer.concat(Array.from({ length: 5 }, () => piece))));
+
+    const sent = { count: 0 };
+    const many = 100_000; // ~7 GB if nothing stopped it
+    await rejectsWithCode(
+      files.upload({ sandboxId: "cl-1", path: "/readonly", user: "" }, pieces(many, sent), signal),
+      Code.FailedPrecondition,
+      "sandbox cl-1 is paused, not running",
+    );
+    assert.ok(sent.count < many, "sending stopped at the error");
+    assert.equal(stored.length, 1);
+  });
+
+  it("uploads: a failing source cuts the transfer and its own error comes back", async () => {
+    let cut = false;
+    let gotBytes: () => void = () => {};
+    const bytesArrived = new Promise<void>((resolve) => {
+      gotBytes = resolve;
+    });
+    using agent = await agentLike((req, res) => {
+      req.once("data", () => gotBytes());
+      req.on("error", () => {
+        cut = true;
+      });
+      req.on("end", () => res.writeHead(204).end());
+      req.resume();
+    });
+    await using pool = new HostClientPool({ tls: () => undefined });
+    const tooBig = new Error("the file is larger than 10 bytes");
+    async function* failing() {
+      yield Buffer.alloc(8, 1);
+      await bytesArrived; // the agent is mid-body when the source breaks
+      throw tooBig;
+    }
+    await assert.rejects(
+      pool.files(agent.host).upload({ sandboxId: "cl-1", path: "/f", user: "" }, failing(), AbortSignal.timeout(5000)),
+      (err: unknown) => err === tooBig,
+    );
+    await until(() => cut);
+  });
+
   it("goes over the pool's mTLS like the RPCs: the agent sees the control plane's client certificate", async () => {
     const ca = await InternalCa.create();
     const serverCert = await ca.issueHostCert({ hostId: toPublicId("host", randomUUID()), address: "127.0.0.1:1" });
@@ -138,6 +205,11 @@ describe("AgentFiles (the agent's plain-HTTP download)", () => {
     }
   });
 });
+
+/** Waits for `cond` on the event loop (no wall-clock bound: the test's own timeout applies). */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setImmediate(r));
+}
 
 async function text(res: AsyncIterable<unknown>): Promise<string> {
   const chunks: Buffer[] = [];

@@ -1,23 +1,28 @@
 /**
- * The host agent's plain-HTTP file download (`GET /files/download`, served by the agent next
- * to its RPCs): the bytes of a capsule file as they are, without the per-chunk protobuf and
- * Connect framing of the ReadFileStream RPC, which cost about three times the CPU of the
- * transfer itself in Node. Errors keep the RPC's shape (Connect codes), so callers map them
- * with `agentErrorToApi` like any RPC error.
+ * The host agent's plain-HTTP file transfers (`GET /files/download`, `POST /files/upload`,
+ * served by the agent next to its RPCs): a capsule file's bytes as they are, without the
+ * per-chunk protobuf and Connect framing of the ReadFileStream / WriteFileStream RPCs, which
+ * cost about three times the CPU of the transfer itself in Node. Errors keep the RPC's shape
+ * (Connect codes), so callers map them with `agentErrorToApi` like any RPC error.
  */
 import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { type Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeFromHttpStatus, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
 
 /** URL path of the agent's download endpoint. */
 export const AGENT_FILE_DOWNLOAD_PATH = "/files/download";
 
+/** URL path of the agent's upload endpoint. */
+export const AGENT_FILE_UPLOAD_PATH = "/files/upload";
+
 /** An error body larger than this is not read (the agent's are a few hundred bytes). */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
-/** What to download. `user` '' means the agent's default (root). */
-export interface AgentDownloadRequest {
+/** Which file to transfer. `user` '' means the agent's default (root). */
+export interface AgentFileRequest {
   readonly sandboxId: string;
   readonly path: string;
   readonly user: string;
@@ -41,27 +46,80 @@ export class AgentFiles {
    * FailedPrecondition for a capsule that is not running, …), Unavailable when the agent
    * cannot be reached, Canceled when `signal` aborts first.
    */
-  async download(req: AgentDownloadRequest, signal: AbortSignal): Promise<IncomingMessage> {
-    const url = new URL(AGENT_FILE_DOWNLOAD_PATH, this.#baseUrl);
-    url.searchParams.set("sandbox_id", req.sandboxId);
-    url.searchParams.set("path", req.path);
-    if (req.user !== "") url.searchParams.set("user", req.user);
-    const res = await this.#get(url, signal);
+  async download(req: AgentFileRequest, signal: AbortSignal): Promise<IncomingMessage> {
+    const res = await this.#send("GET", this.#url(AGENT_FILE_DOWNLOAD_PATH, req), undefined, signal);
     if (res.statusCode === 200) return res;
     throw await errorFrom(res);
   }
 
-  #get(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+  /**
+   * Streams `content` into the file (created or replaced) and resolves once the agent has
+   * stored it. `content` is read only as fast as the agent takes bytes. Rejects like
+   * {@link download}; when the agent answers an error before the body is sent, sending stops.
+   * When `content` fails, the transfer is cut (nothing is stored) and that error is thrown.
+   */
+  async upload(req: AgentFileRequest, content: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void> {
+    const res = await this.#send("POST", this.#url(AGENT_FILE_UPLOAD_PATH, req), content, signal);
+    if (res.statusCode === 204) {
+      res.resume();
+      return;
+    }
+    throw await errorFrom(res);
+  }
+
+  #url(path: string, req: AgentFileRequest): URL {
+    const url = new URL(path, this.#baseUrl);
+    url.searchParams.set("sandbox_id", req.sandboxId);
+    url.searchParams.set("path", req.path);
+    if (req.user !== "") url.searchParams.set("user", req.user);
+    return url;
+  }
+
+  /** Sends the request (streaming `body` with back-pressure) and resolves with the response head. */
+  #send(
+    method: string,
+    url: URL,
+    body: AsyncIterable<Uint8Array> | undefined,
+    signal: AbortSignal,
+  ): Promise<IncomingMessage> {
     const request = url.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = request(url, { agent: this.#agent, signal });
-      req.once("response", resolve);
-      req.once("error", (err) => {
-        if (signal.aborted)
-          reject(new ConnectError("the download was canceled", Code.Canceled, undefined, undefined, err));
-        else reject(new ConnectError("host agent unreachable", Code.Unavailable, undefined, undefined, err));
+      const headers = body === undefined ? {} : { "content-type": "application/octet-stream" };
+      const req = request(url, { method, headers, agent: this.#agent, signal });
+      let answered = false;
+      req.once("response", (res) => {
+        answered = true;
+        // An answer before the whole body went out is an error: stop sending the rest.
+        if (!req.writableFinished) res.once("end", () => req.destroy());
+        resolve(res);
       });
-      req.end();
+      let sourceError: unknown;
+      const failed = (err: unknown) => {
+        if (answered) return;
+        if (sourceError !== undefined) {
+          reject(sourceError);
+        } else if (signal.aborted) {
+          reject(new ConnectError("the transfer was canceled", Code.Canceled, undefined, undefined, err));
+        } else {
+          reject(new ConnectError("host agent unreachable", Code.Unavailable, undefined, undefined, err));
+        }
+      };
+      req.once("error", failed);
+      if (body === undefined) {
+        req.end();
+      } else {
+        // The source failing (the caller's upload broke off, or was too large) destroys the
+        // request: the agent sees a cut body and stores nothing; the caller gets the source's error.
+        const source = async function* () {
+          try {
+            yield* body;
+          } catch (err) {
+            sourceError = err;
+            throw err;
+          }
+        };
+        pipeline(Readable.from(source(), { objectMode: false }), req).catch(failed);
+      }
     });
   }
 }

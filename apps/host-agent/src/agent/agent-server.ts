@@ -1,7 +1,7 @@
 /**
  * The agent's one HTTP/1.1 server: `/proxy/{id}/{port}/...` (and its WebSocket upgrades) go to
- * the port proxy, `/files/download` to the plain-HTTP file download, everything else to the
- * hostagent.v1 Connect handler. HTTP/2 is never
+ * the port proxy, `/files/download` and `/files/upload` to the plain-HTTP file transfers,
+ * everything else to the hostagent.v1 Connect handler. HTTP/2 is never
  * offered (ALPN `http/1.1` only): heavy proxy traffic must not share flow control with PTY
  * and exec streams (inventory §8 rows 5 and 11).
  */
@@ -45,7 +45,7 @@ export interface AgentServerOptions {
   readonly rpc: (req: IncomingMessage, res: ServerResponse) => void;
   readonly proxy: PortProxy;
   /**
-   * Plain-HTTP endpoints next to the RPCs (the file download): returns true when it took the
+   * Plain-HTTP endpoints next to the RPCs (file download and upload): returns true when it took the
    * request. Tried after the proxy, before RPC. @default none
    */
   readonly http?: (req: IncomingMessage, res: ServerResponse) => boolean;

@@ -19,7 +19,7 @@ import { PidFiles } from "../exec/pid-files.js";
 import { NetnsNetwork } from "../net/netns-network.js";
 import { PortProxy } from "../proxy/port-proxy.js";
 import type { HostAgentDeps } from "../rpc/context.js";
-import { createFileDownloadHandler } from "../rpc/files-http.js";
+import { createFileHttpHandler } from "../rpc/files-http.js";
 import { createHostAgentService } from "../rpc/hostagent-service.js";
 import { FirecrackerRuntime, kvmUsable } from "../runtime/firecracker/fc-runtime.js";
 import { NamespaceRuntime } from "../runtime/namespace/namespace-runtime.js";
@@ -156,7 +156,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       host: config.listen.host,
       port: config.listen.port,
       rpc: createRpcHandler(service),
-      http: createFileDownloadHandler(rpcDeps),
+      http: createFileHttpHandler(rpcDeps),
       proxy,
       ...(tls ? { tls } : {}),
     });

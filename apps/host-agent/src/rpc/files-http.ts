@@ -1,25 +1,34 @@
 /**
- * The agent's plain-HTTP file download, served next to the Connect RPCs on the same listener
- * (same mTLS): `GET /files/download?sandbox_id=…&path=…&user=…` answers with envd's /files
- * body as it is, piped with back-pressure. It carries the same bytes as the ReadFileStream
- * RPC without re-framing every 64 KiB into a protobuf message and a Connect envelope; in
- * Node that framing (three copies and allocations per chunk, the garbage they make) cost
- * about three times the CPU of the pipe, and capped downloads through the control plane.
+ * The agent's plain-HTTP file transfers, served next to the Connect RPCs on the same listener
+ * (same mTLS):
+ *   - `GET /files/download?sandbox_id=…&path=…&user=…` answers with envd's /files body as it
+ *     is, piped with back-pressure;
+ *   - `POST /files/upload?sandbox_id=…&path=…&user=…` takes the file's raw bytes as the body
+ *     and streams them to envd (204 once envd has stored them).
+ * They carry the same bytes as the ReadFileStream / WriteFileStream RPCs without framing
+ * every 64 KiB as a protobuf message in a Connect envelope; in Node that framing (three
+ * copies and allocations per chunk, and the garbage) cost about three times the CPU of the
+ * pipe and capped transfers through the control plane.
  *
- * Errors are answered before any byte, as a Connect JSON error body (`{"code","message"}`)
- * with Connect's HTTP status for the code, so the control plane maps them exactly like RPC
- * errors. A failure after the head cuts the connection (a short body, never wrong bytes).
+ * Errors are answered as a Connect JSON error body (`{"code","message"}`) with Connect's HTTP
+ * status for the code, so the control plane maps them exactly like RPC errors. A download
+ * that fails after its head cuts the connection (a short body, never wrong bytes).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { readText } from "../envd-client/envd-http.js";
 import { type HostAgentDeps, runningEnvd } from "./context.js";
 import { toConnectError } from "./errors.js";
 import { checkFiles, requirePath } from "./files.js";
+import { multipartFile } from "./multipart.js";
 
 /** URL path of the download. */
 export const FILE_DOWNLOAD_PATH = "/files/download";
+
+/** URL path of the upload. */
+export const FILE_UPLOAD_PATH = "/files/upload";
 
 /** Answers `err` as a Connect JSON error (nothing sent yet) or cuts the connection (head sent). */
 function fail(res: ServerResponse, err: unknown): void {
@@ -33,7 +42,7 @@ function fail(res: ServerResponse, err: unknown): void {
   res.end(body);
 }
 
-async function serve(deps: HostAgentDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+async function serveDownload(deps: HostAgentDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   // The caller hanging up stops envd's transfer too.
   const abort = new AbortController();
   res.on("close", () => abort.abort());
@@ -51,14 +60,40 @@ async function serve(deps: HostAgentDeps, req: IncomingMessage, res: ServerRespo
   await pipeline(body, res);
 }
 
+async function serveUpload(deps: HostAgentDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (req.method !== "POST") throw new ConnectError(`${FILE_UPLOAD_PATH} takes POST`, Code.InvalidArgument);
+  const q = url.searchParams;
+  const envd = runningEnvd(deps, q.get("sandbox_id") ?? "", false);
+  const path = requirePath(q.get("path") ?? "");
+  const mp = multipartFile(path, req);
+  // A caller that vanishes mid-body errors the body stream: piping does not end the request
+  // to envd on its own, so it is aborted here and the error wins the race (as WriteFileStream).
+  const abort = new AbortController();
+  const failed = new Promise<never>((_, reject) =>
+    mp.body.once("error", (err) => {
+      abort.abort(err);
+      reject(err);
+    }),
+  );
+  const stored = await Promise.race([
+    envd.upload(path, mp.body, mp.contentType, q.get("user") || "root", abort.signal),
+    failed,
+  ]);
+  await readText(await checkFiles(stored, path));
+  res.writeHead(204).end();
+}
+
 /**
- * The handler for {@link FILE_DOWNLOAD_PATH}: returns false for any other URL (the caller
- * passes those on to the RPC handler) and true when it took the request.
+ * The handler for {@link FILE_DOWNLOAD_PATH} and {@link FILE_UPLOAD_PATH}: returns false for
+ * any other URL (the caller passes those on to the RPC handler) and true when it took the
+ * request.
  */
-export function createFileDownloadHandler(deps: HostAgentDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createFileHttpHandler(deps: HostAgentDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     const url = new URL(req.url ?? "/", "http://agent");
-    if (url.pathname !== FILE_DOWNLOAD_PATH) return false;
+    const serve =
+      url.pathname === FILE_DOWNLOAD_PATH ? serveDownload : url.pathname === FILE_UPLOAD_PATH ? serveUpload : undefined;
+    if (serve === undefined) return false;
     serve(deps, req, res, url).catch((err: unknown) => fail(res, err));
     return true;
   };
