@@ -4,6 +4,7 @@
 
 export { linkedSignal, sleep } from "./abort.js";
 export { boundedChunks } from "./bounded-chunks.js";
+export { type Clock, ManualClock, systemClock, type TimerHandle } from "./clock.js";
 export { AsyncDisposableStore } from "./disposable-store.js";
 export { type ErrorCode, PlatformError } from "./errors.js";
 export { freePort } from "./free-port.js";

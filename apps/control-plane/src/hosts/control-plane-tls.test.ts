@@ -5,9 +5,9 @@ import { createServer, request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import type { TLSSocket } from "node:tls";
+import { ManualClock } from "@wrenn/kit";
 import { newPublicId } from "../ids/public-id.js";
 import { InternalCa } from "../pki/internal-ca.js";
-import { ManualClock } from "../pki/testing/manual-clock.js";
 import { ControlPlaneTls } from "./control-plane-tls.js";
 import { HostClientPool } from "./host-client-pool.js";
 

@@ -3,8 +3,7 @@
  * certificate from the internal CA (CN `wrenn-cp`, 24 h), renewed at
  * half-life, handed to the host client pool as {@link HostTls}.
  */
-import type { Logger } from "@wrenn/kit";
-import type { Clock } from "../pki/clock.js";
+import type { Clock, Logger } from "@wrenn/kit";
 import type { IssuedCertificate } from "../pki/internal-ca.js";
 import { RenewingCertificate } from "../pki/renewing-certificate.js";
 import type { HostTls } from "./host-client-pool.js";

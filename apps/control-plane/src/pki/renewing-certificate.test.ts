@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { MemoryLogger, PlatformError } from "@wrenn/kit";
+import { ManualClock, MemoryLogger, PlatformError } from "@wrenn/kit";
 import { InternalCa, type IssuedCertificate } from "./internal-ca.js";
 import { RenewingCertificate } from "./renewing-certificate.js";
-import { ManualClock } from "./testing/manual-clock.js";
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2031, 5, 1);

@@ -3,8 +3,7 @@
  * certificate is renewed at half-life (12 h), so a failed renewal still leaves
  * hours of validity in which the retry can succeed.
  */
-import { type Logger, PlatformError, silentLogger } from "@wrenn/kit";
-import { type Clock, systemClock } from "./clock.js";
+import { type Clock, type Logger, PlatformError, silentLogger, systemClock } from "@wrenn/kit";
 import type { IssuedCertificate } from "./internal-ca.js";
 
 /** Options of {@link RenewingCertificate.start}. */
