@@ -58,6 +58,8 @@ async function main(): Promise<void> {
     const record = s.agent.agent.manager.list().find((c) => c.id === id);
     if (record?.envdUrl === undefined) throw new Error("no envd address for the capsule");
     const envdUrl = record.envdUrl;
+    // envd refuses requests without the capsule's access token (the control plane derives it).
+    const envdAuth = { "x-access-token": s.cp.envdTokens.forCapsule(id) };
     const parsed = parsePublicId("capsule", id);
     if (!parsed.ok) throw new Error("bad capsule id");
     const capsuleUuid = parsed.uuid;
@@ -71,7 +73,17 @@ async function main(): Promise<void> {
     const agent = s.pool.client({ id: host.id, address: host.address });
     const envd = createClient(
       Process,
-      createConnectTransport({ baseUrl: envdUrl, httpVersion: "1.1", useBinaryFormat: true }),
+      createConnectTransport({
+        baseUrl: envdUrl,
+        httpVersion: "1.1",
+        useBinaryFormat: true,
+        interceptors: [
+          (next) => (req) => {
+            req.header.set("x-access-token", envdAuth["x-access-token"]);
+            return next(req);
+          },
+        ],
+      }),
     );
     const rows: Row[] = [];
 
@@ -134,7 +146,9 @@ async function main(): Promise<void> {
     rows.push(
       dl(
         "download: envd direct",
-        await throughput(() => downloadBytes(`${envdUrl}/files?path=/root/bench.bin&username=root`, {}, undefined)),
+        await throughput(() =>
+          downloadBytes(`${envdUrl}/files?path=/root/bench.bin&username=root`, envdAuth, undefined),
+        ),
       ),
     );
     rows.push(

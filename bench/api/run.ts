@@ -66,9 +66,21 @@ async function main(): Promise<void> {
     const record = s.agent.agent.manager.list().find((c) => c.id === id);
     if (record?.envdUrl === undefined) throw new Error("no envd address for the capsule");
     const envdUrl = record.envdUrl;
+    // envd refuses requests without the capsule's access token (the control plane derives it).
+    const envdAuth = { "x-access-token": s.cp.envdTokens.forCapsule(id) };
     const envd = createClient(
       Process,
-      createConnectTransport({ baseUrl: envdUrl, httpVersion: "1.1", useBinaryFormat: true }),
+      createConnectTransport({
+        baseUrl: envdUrl,
+        httpVersion: "1.1",
+        useBinaryFormat: true,
+        interceptors: [
+          (next) => (req) => {
+            req.header.set("x-access-token", envdAuth["x-access-token"]);
+            return next(req);
+          },
+        ],
+      }),
     );
     const apiExec = summarize(
       await timeRuns(execs, async () => (await s.api(`/v1/capsules/${id}/exec`, json({ cmd: "/bin/true" }))).text()),
@@ -102,7 +114,7 @@ async function main(): Promise<void> {
     const bytes = fileMiB * 1024 * 1024;
     const headers = { "x-api-key": s.teamA.apiKey };
     const upApi = await uploadBytes(`${s.base}/v1/capsules/${id}/files/stream/write`, bytes, "multipart", headers);
-    const upEnvd = await uploadBytes(`${envdUrl}/files?path=/root/direct.bin&username=root`, bytes, "octet", {});
+    const upEnvd = await uploadBytes(`${envdUrl}/files?path=/root/direct.bin&username=root`, bytes, "octet", envdAuth);
     const downApi = await downloadBytes(
       `${s.base}/v1/capsules/${id}/files/stream/read`,
       { ...headers, "content-type": "application/json" },
@@ -113,7 +125,7 @@ async function main(): Promise<void> {
       // drain
     }
     const downRpcMs = performance.now() - rpcDown;
-    const downEnvd = await downloadBytes(`${envdUrl}/files?path=/root/direct.bin&username=root`, {}, undefined);
+    const downEnvd = await downloadBytes(`${envdUrl}/files?path=/root/direct.bin&username=root`, envdAuth, undefined);
     const mibs = (ms: number) => fileMiB / (ms / 1000);
     rows.push({
       metric: `upload ${fileMiB} MiB`,
