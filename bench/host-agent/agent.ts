@@ -4,7 +4,7 @@
  * SandboxManager, the hostagent.v1 Connect service and the port proxy on the agent's one
  * HTTP/1.1 server (startAgentServer, plain HTTP on loopback), plus a Connect client. Built
  * here rather than through startAgent so the benchmark can wrap the runtime (handles,
- * create phases) and keep its own network prefix, state root and cgroup parent.
+ * step timings) and keep its own network prefix, state root and cgroup parent.
  */
 import { join } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
@@ -16,19 +16,21 @@ import type { BuiltImage } from "../../apps/host-agent/src/images/image-builder.
 import { NetnsNetwork } from "../../apps/host-agent/src/net/netns-network.js";
 import { PortProxy } from "../../apps/host-agent/src/proxy/index.js";
 import { createHostAgentService } from "../../apps/host-agent/src/rpc/index.js";
-import { NamespaceRuntime } from "../../apps/host-agent/src/runtime/namespace/namespace-runtime.js";
+import {
+  type NamespaceCreatePhase,
+  NamespaceRuntime,
+} from "../../apps/host-agent/src/runtime/namespace/namespace-runtime.js";
 import { QemuRuntime } from "../../apps/host-agent/src/runtime/qemu/qemu-runtime.js";
 import type { Runtime } from "../../apps/host-agent/src/runtime/runtime.js";
 import { SandboxManager } from "../../apps/host-agent/src/sandboxes/sandbox-manager.js";
+import type { LifecycleOp } from "../../apps/host-agent/src/sandboxes/step-timer.js";
 import { BENCH_CGROUP_PARENT, BENCH_STATE_ROOT, benchNetConfig, wrennDir } from "./environment.js";
+import type { StepLog } from "./lifecycle-steps.js";
 import type { BenchRuntime } from "./options.js";
 import { RecordingRuntime } from "./recording-runtime.js";
 
 /** The agent's hostagent.v1 client. */
 export type HostAgentClient = Client<typeof HostAgentService>;
-
-/** Namespace create phases reported by the runtime (see NamespaceRuntimeOptions.onPhase). */
-export type CreatePhase = "prepare" | "cgroup" | "launch" | "ready";
 
 /** One benchmark agent; dispose destroys every capsule, releases every slot, stops the server. */
 export interface BenchAgent extends AsyncDisposable {
@@ -49,12 +51,11 @@ export interface BenchAgent extends AsyncDisposable {
   poolReady(n: number, signal: AbortSignal): Promise<void>;
 }
 
-/** Starts an agent for `kind`; `onPhase` receives the namespace runtime's create phases. */
-export async function startBenchAgent(
-  kind: BenchRuntime,
-  image: BuiltImage,
-  onPhase?: (phase: CreatePhase, ms: number) => void,
-): Promise<BenchAgent> {
+/**
+ * Starts an agent for `kind`; `steps` receives the manager's lifecycle steps and the namespace
+ * runtime's create steps (source `runtime`).
+ */
+export async function startBenchAgent(kind: BenchRuntime, image: BuiltImage, steps?: StepLog): Promise<BenchAgent> {
   const runner = new ExecFileRunner();
   const stateRoot = join(BENCH_STATE_ROOT, kind);
   const network = new NetnsNetwork(benchNetConfig(kind), runner, kind === "qemu" ? { vmTap: {} } : {});
@@ -74,13 +75,19 @@ export async function startBenchAgent(
             // Capsules have no egress here; an unroutable documentation address keeps
             // anything inside from querying this machine's resolver.
             resolvConf: "nameserver 192.0.2.53\n",
-            ...(onPhase ? { onPhase } : {}),
+            ...(steps ? { onPhase: (p: NamespaceCreatePhase, ms: number) => steps.record("runtime", p, ms) } : {}),
           })
         : new QemuRuntime({ wrennDir: wrennDir(), runner });
     const availability = await inner.availability();
     if (!availability.available) throw new Error(`${kind} runtime unavailable: ${availability.reason}`);
     const runtime = new RecordingRuntime(inner);
-    const m = new SandboxManager({ runtime, network, stateRoot, onDestroy: (id) => proxy.evict(id) });
+    const m = new SandboxManager({
+      runtime,
+      network,
+      stateRoot,
+      onDestroy: (id) => proxy.evict(id),
+      ...(steps ? { onStep: (op: LifecycleOp, step: string, ms: number) => steps.record(op, step, ms) } : {}),
+    });
     manager = m;
     const impl = createHostAgentService({
       manager: m,

@@ -4,12 +4,13 @@ import { join } from "node:path";
 import { ExecFileRunner } from "../../apps/host-agent/src/exec/command-runner.js";
 import { QemuRuntime } from "../../apps/host-agent/src/runtime/qemu/qemu-runtime.js";
 import { below, fmtRatio, fmtSummary } from "../lib/format.js";
-import { type Summary, summarize } from "../lib/stats.js";
+import { summarize } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
-import type { BenchAgent, CreatePhase } from "./agent.js";
+import type { BenchAgent } from "./agent.js";
 import { wrennDir } from "./environment.js";
 import { bareNamespaceStart } from "./floors.js";
 import { envdRun } from "./guest-exec.js";
+import { MANAGER_CREATE_STEPS, RUNTIME_CREATE_STEPS, type StepLog } from "./lifecycle-steps.js";
 import type { BenchPlan } from "./options.js";
 
 /** Template id of the benchmark's capsules (also names the QEMU template snapshot). */
@@ -19,36 +20,31 @@ export const CAPSULE_SHAPE = { vcpus: 1, memoryMb: 512 } as const;
 const CONCURRENT = 10;
 const EXEC_TIMEOUT_SEC = 120;
 
-/** Collects the namespace runtime's per-phase create times while `on`. */
-export class PhaseLog {
-  on = false;
-  readonly samples = new Map<CreatePhase, number[]>();
-  /** Forgets every sample. */
-  clear(): void {
-    this.samples.clear();
-  }
-  record(phase: CreatePhase, ms: number): void {
-    if (!this.on) return;
-    const list = this.samples.get(phase) ?? [];
-    list.push(ms);
-    this.samples.set(phase, list);
-  }
-}
-
 /** The message of `err` prefixed with what was being done, e.g. `con-0-3 Exec after 31200 ms: …`. */
 function explain(what: string, t0: number, err: unknown): Error {
   const msg = err instanceof Error ? err.message : String(err);
   return new Error(`${what} after ${(performance.now() - t0).toFixed(0)} ms: ${msg}`, { cause: err });
 }
 
-/** Creates a capsule through hostagent.v1 and runs `/bin/true` in it; resolves with the ms it took. */
-export async function createAndRunTrue(agent: BenchAgent, id: string, signal: AbortSignal): Promise<number> {
+/**
+ * Creates a capsule through hostagent.v1 and runs `/bin/true` in it; resolves with the ms it
+ * took. `steps` (when on) gets the two RPCs' shares as `create/rpc CreateSandbox` and
+ * `create/rpc Exec`.
+ */
+export async function createAndRunTrue(
+  agent: BenchAgent,
+  id: string,
+  signal: AbortSignal,
+  steps?: StepLog,
+): Promise<number> {
   const t0 = performance.now();
   await agent.client
     .createSandbox({ sandboxId: id, templateId: BENCH_TEMPLATE, ...CAPSULE_SHAPE }, { signal })
     .catch((err: unknown) => {
       throw explain(`${id} CreateSandbox`, t0, err);
     });
+  const t1 = performance.now();
+  steps?.record("create", "rpc CreateSandbox", t1 - t0);
   // 120 s instead of Exec's 30 s default: 10 TCG guests restoring at once on a busy 2-vCPU
   // host took longer than 30 s for their first command, and the table should show how long.
   const r = await agent.client
@@ -57,6 +53,7 @@ export async function createAndRunTrue(agent: BenchAgent, id: string, signal: Ab
       throw explain(`${id} Exec true`, t0, err);
     });
   const ms = performance.now() - t0;
+  steps?.record("create", "rpc Exec", ms - (t1 - t0));
   if (r.exitCode !== 0) throw new Error(`true exited with ${r.exitCode} in ${id}`);
   return ms;
 }
@@ -102,7 +99,7 @@ async function qemuColdBoot(agent: BenchAgent, run: number, signal: AbortSignal)
 export async function benchCreate(
   agent: BenchAgent,
   plan: BenchPlan,
-  phases: PhaseLog,
+  steps: StepLog,
   signal: AbortSignal,
 ): Promise<Row[]> {
   const ns = agent.kind === "namespace";
@@ -115,26 +112,33 @@ export async function benchCreate(
   const values: number[] = [];
   const destroys: number[] = [];
   const floors: number[] = [];
-  const perRunPhases: number[] = [];
+  const warmExecs: number[] = [];
+  const pings: number[] = [];
   for (let i = 0; i < runs; i++) {
     signal.throwIfAborted();
     // Interleaved with the floor, so both see the same machine load.
     if (ns) floors.push(await bareNamespaceStart(agent, i, signal));
     else if (i < plan.qemuColdBoots) floors.push(await qemuColdBoot(agent, i, signal));
     await agent.poolReady(1, signal);
-    const before = sumPhases(phases);
-    phases.on = true;
+    steps.on = true;
     try {
-      values.push(await createAndRunTrue(agent, `seq-${i}`, signal));
+      values.push(await createAndRunTrue(agent, `seq-${i}`, signal, steps));
     } finally {
-      phases.on = false;
+      steps.on = false;
     }
-    perRunPhases.push(sumPhases(phases) - before);
+    // Same-run references for the first command: the same Exec once envd has loaded its
+    // process code, and the cheapest RPC (the RPC path alone).
+    let t = performance.now();
+    await agent.client.exec({ sandboxId: `seq-${i}`, cmd: "/bin/true" }, { signal });
+    warmExecs.push(performance.now() - t);
+    t = performance.now();
+    await agent.client.pingSandbox({ sandboxId: `seq-${i}` }, { signal });
+    pings.push(performance.now() - t);
     destroys.push(await destroyTimed(agent, `seq-${i}`));
   }
 
-  const sequentialPhases = ns ? phaseRows(phases, values, perRunPhases) : [];
-  phases.clear();
+  const sequentialSteps = createStepRows(steps, ns);
+  steps.clear();
   const rounds = ns ? plan.concurrentRounds.namespace : plan.concurrentRounds.qemu;
   const each: number[] = [];
   const walls: number[] = [];
@@ -144,9 +148,9 @@ export async function benchCreate(
     await agent.poolReady(CONCURRENT, signal);
     const ids = Array.from({ length: CONCURRENT }, (_, i) => `con-${r}-${i}`);
     const t0 = performance.now();
-    phases.on = true;
-    const settled = await Promise.allSettled(ids.map((id) => createAndRunTrue(agent, id, signal)));
-    phases.on = false;
+    steps.on = true;
+    const settled = await Promise.allSettled(ids.map((id) => createAndRunTrue(agent, id, signal, steps)));
+    steps.on = false;
     walls.push(performance.now() - t0);
     await Promise.allSettled(ids.map((id) => agent.client.destroySandbox({ sandboxId: id })));
     signal.throwIfAborted();
@@ -169,7 +173,9 @@ export async function benchCreate(
         ? { target: "< 80 ms", verdict: below(v.median, 80) }
         : { target: "≤ 0.15x cold", verdict: v.median <= 0.15 * f.median ? "ok" : "MISS" }),
     },
-    ...sequentialPhases,
+    ...sequentialSteps,
+    { metric: "  reference: Exec `true` again (envd warm)", value: fmtSummary(summarize(warmExecs), "ms", 2) },
+    { metric: "  reference: PingSandbox RPC (the RPC path alone)", value: fmtSummary(summarize(pings), "ms", 2) },
   ];
   const e = summarize(each);
   const w = summarize(walls);
@@ -183,7 +189,7 @@ export async function benchCreate(
       floor: `sequential: ${fmtSummary(v, "ms", 0)}`,
       ratio: fmtRatio(e.median, v.median),
     },
-    ...(ns ? phaseRows(phases) : []),
+    ...createStepRows(steps, ns),
     {
       metric: `${CONCURRENT} concurrent creates, wall`,
       value: fmtSummary(w, "ms", 0),
@@ -195,34 +201,18 @@ export async function benchCreate(
   return rows;
 }
 
-function sumPhases(phases: PhaseLog): number {
-  let total = 0;
-  for (const list of phases.samples.values()) for (const ms of list) total += ms;
-  return total;
-}
-
-const PHASE_LABELS: Record<CreatePhase, string> = {
-  prepare: "overlay mount + identity files",
-  cgroup: "cgroup create + limits",
-  launch: "launcher spawn",
-  ready: "launch → envd /health",
-};
-
 /**
- * Where create time went: the runtime's phases and, given the totals of sequential runs and
- * the runtime's share of each, the rest (the agent's own steps).
+ * Where create → first command went: the CreateSandbox RPC (the manager's steps inside it,
+ * the namespace runtime's inside `runtime create`) and the first Exec.
  */
-function phaseRows(phases: PhaseLog, totals?: readonly number[], runtimeTotals?: readonly number[]): Row[] {
-  const rows: Row[] = [];
-  for (const [phase, label] of Object.entries(PHASE_LABELS) as [CreatePhase, string][]) {
-    const s: Summary = summarize(phases.samples.get(phase) ?? []);
-    rows.push({ metric: `  of which ${label}`, value: fmtSummary(s, "ms", 1) });
-  }
-  if (!totals || !runtimeTotals) return rows;
-  const rest = totals.map((t, i) => t - (runtimeTotals[i] ?? 0));
-  rows.push({
-    metric: "  of which agent (slot, envd /init, RPC, exec)",
-    value: fmtSummary(summarize(rest), "ms", 1),
-  });
-  return rows;
+function createStepRows(steps: StepLog, ns: boolean): Row[] {
+  const runtimeRows = ns ? steps.rows("runtime", RUNTIME_CREATE_STEPS, "        ") : [];
+  const manager = steps.rows("create", MANAGER_CREATE_STEPS, "      ");
+  const at = manager.findIndex((r) => r.metric.trim() === "runtime create");
+  if (at >= 0) manager.splice(at + 1, 0, ...runtimeRows);
+  return [
+    ...steps.rows("create", [["rpc CreateSandbox", "CreateSandbox RPC"]], "  of which "),
+    ...manager,
+    ...steps.rows("create", [["rpc Exec", "Exec `true` RPC (first command)"]], "  of which "),
+  ];
 }

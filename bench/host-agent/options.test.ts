@@ -10,6 +10,7 @@ test("defaults: full mode, both runtimes (namespace first), 100 capsules, 6 VMs"
     vms: 6,
     ramp: 0,
     densityOnly: false,
+    lifecycleOnly: false,
     help: false,
   });
 });
@@ -23,6 +24,7 @@ test("--quick lowers the fleet sizes; explicit sizes and one runtime are honoure
   assert.equal(parseBenchArgs(["-h"]).help, true);
   const d = parseBenchArgs(["--density-only", "--ramp", "600"]);
   assert.deepEqual([d.densityOnly, d.ramp], [true, 600]);
+  assert.equal(parseBenchArgs(["--lifecycle-only"]).lifecycleOnly, true);
 });
 
 test("bad arguments are UsageErrors that name the problem", () => {
@@ -34,6 +36,7 @@ test("bad arguments are UsageErrors that name the problem", () => {
     [["--vms", "41"], /between 1 and 40/],
     [["--fast"], /fast/],
     [["extra"], /extra/],
+    [["--density-only", "--lifecycle-only"], /exclude each other/],
   ];
   for (const [argv, re] of bad) {
     assert.throws(

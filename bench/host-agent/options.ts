@@ -19,6 +19,8 @@ export interface BenchOptions {
   readonly ramp: number;
   /** Only the memory/density section (no create, pause, proxy or PTY sections). */
   readonly densityOnly: boolean;
+  /** Only the create and pause/resume sections, with their per-step breakdowns. */
+  readonly lifecycleOnly: boolean;
   readonly help: boolean;
 }
 
@@ -28,7 +30,7 @@ export class UsageError extends Error {
 }
 
 /** The help text. */
-export const USAGE = `Usage: ./wrenn bench host-agent [--quick] [--runtime namespace|qemu|all] [--capsules N] [--vms N] [--density-only] [--ramp N]
+export const USAGE = `Usage: ./wrenn bench host-agent [--quick] [--runtime namespace|qemu|all] [--capsules N] [--vms N] [--density-only] [--lifecycle-only] [--ramp N]
   --quick         fewer runs, smaller transfers, 50 idle capsules (a few minutes)
   --runtime R     namespace, qemu or all (default: all); the first one also runs the
                   proxy and PTY benchmarks
@@ -36,6 +38,8 @@ export const USAGE = `Usage: ./wrenn bench host-agent [--quick] [--runtime names
                   full; on 2 vCPUs about 300 idle capsules saturate the CPU)
   --vms N         idle QEMU VMs for the memory measurement (default 3 quick, 6 full)
   --density-only  run only the memory per idle capsule / density section
+  --lifecycle-only  run only create → first command and pause / resume, with where the
+                  time goes step by step
   --ramp N        namespace: then start idle capsules 50 at a time until the capsules and the
                   agent use 80 % of all CPUs, MemAvailable falls below 10 %, or N run
 Needs root (network namespaces, cgroups, overlay mounts). Sends traffic only to loopback and
@@ -65,6 +69,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     which === "all" ? ["namespace", "qemu"] : which === "namespace" || which === "qemu" ? [which] : [];
   if (runtimes.length === 0)
     throw new UsageError(`--runtime must be namespace, qemu or all, got ${JSON.stringify(which)}`);
+  if (v["density-only"] === true && v["lifecycle-only"] === true)
+    throw new UsageError("--density-only and --lifecycle-only exclude each other");
   return {
     quick,
     runtimes,
@@ -74,6 +80,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     capsules: positiveInt("capsules", v.capsules, quick ? 50 : 100, 1900),
     vms: positiveInt("vms", v.vms, quick ? 3 : 6, 40),
     densityOnly: v["density-only"] === true,
+    lifecycleOnly: v["lifecycle-only"] === true,
     ramp: v.ramp === undefined ? 0 : positiveInt("ramp", v.ramp, 0, 1900),
     help: v.help === true,
   };
@@ -90,6 +97,7 @@ function parse(argv: readonly string[]) {
       capsules: { type: "string" },
       vms: { type: "string" },
       "density-only": { type: "boolean" },
+      "lifecycle-only": { type: "boolean" },
       ramp: { type: "string" },
       help: { type: "boolean", short: "h" },
     },

@@ -7,6 +7,7 @@ import type { Row } from "../lib/table.js";
 import type { BenchAgent } from "./agent.js";
 import { capsuleCgroup, memcgUsage, rawFreezerCycle } from "./capsule-cgroup.js";
 import { BENCH_TEMPLATE, CAPSULE_SHAPE } from "./create.js";
+import { PAUSE_STEPS, RESUME_STEPS, type StepLog } from "./lifecycle-steps.js";
 import type { BenchPlan } from "./options.js";
 
 const ID = "pause-0";
@@ -21,27 +22,51 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** Pause/resume rows of one runtime. */
-export async function benchPause(agent: BenchAgent, plan: BenchPlan, signal: AbortSignal): Promise<Row[]> {
+export async function benchPause(
+  agent: BenchAgent,
+  plan: BenchPlan,
+  steps: StepLog,
+  signal: AbortSignal,
+): Promise<Row[]> {
   const c = agent.client;
   await c.createSandbox({ sandboxId: ID, templateId: BENCH_TEMPLATE, ...CAPSULE_SHAPE }, { signal });
+  steps.clear();
   try {
     return agent.kind === "namespace"
-      ? await namespaceCycles(agent, plan.pauseCycles.namespace, signal)
-      : await qemuCycles(agent, plan.pauseCycles.qemu, signal);
+      ? await namespaceCycles(agent, plan.pauseCycles.namespace, steps, signal)
+      : await qemuCycles(agent, plan.pauseCycles.qemu, steps, signal);
   } finally {
+    steps.on = false;
+    steps.clear();
     await c.destroySandbox({ sandboxId: ID });
   }
 }
 
-/** Agent-level cycle: PauseSandbox then ResumeSandbox; `whilePaused` runs in between, untimed. */
-async function agentCycle(agent: BenchAgent, signal: AbortSignal, whilePaused?: () => Promise<void>) {
-  const pause = await timed(() => agent.client.pauseSandbox({ sandboxId: ID }, { signal }));
+/**
+ * Agent-level cycle: PauseSandbox then ResumeSandbox; `whilePaused` runs in between, untimed.
+ * `steps`, when given, records the manager's steps of both.
+ */
+async function agentCycle(agent: BenchAgent, signal: AbortSignal, whilePaused?: () => Promise<void>, steps?: StepLog) {
+  const rpc = async (fn: () => Promise<unknown>) => {
+    if (steps) steps.on = true;
+    try {
+      return await timed(fn);
+    } finally {
+      if (steps) steps.on = false;
+    }
+  };
+  const pause = await rpc(() => agent.client.pauseSandbox({ sandboxId: ID }, { signal }));
   await whilePaused?.();
-  const resume = await timed(() => agent.client.resumeSandbox({ sandboxId: ID }, { signal }));
+  const resume = await rpc(() => agent.client.resumeSandbox({ sandboxId: ID }, { signal }));
   return { pause, resume };
 }
 
-async function namespaceCycles(agent: BenchAgent, cycles: number, signal: AbortSignal): Promise<Row[]> {
+/** The step rows of pause or resume, under their agent row. */
+function stepRows(steps: StepLog, op: "pause" | "resume"): Row[] {
+  return steps.rows(op, op === "pause" ? PAUSE_STEPS : RESUME_STEPS, "  of which ");
+}
+
+async function namespaceCycles(agent: BenchAgent, cycles: number, steps: StepLog, signal: AbortSignal): Promise<Row[]> {
   const cg = await capsuleCgroup(ID);
   const handle = agent.runtime.handle(ID);
   for (let i = 0; i < 3; i++) await agentCycle(agent, signal);
@@ -55,9 +80,14 @@ async function namespaceCycles(agent: BenchAgent, cycles: number, signal: AbortS
     const raw = await rawFreezerCycle(cg);
     f.pause.push(raw.freezeMs);
     f.resume.push(raw.thawMs);
-    const x = await agentCycle(agent, signal, async () => {
-      kept.push(await memcgUsage(cg));
-    });
+    const x = await agentCycle(
+      agent,
+      signal,
+      async () => {
+        kept.push(await memcgUsage(cg));
+      },
+      steps,
+    );
     a.pause.push(x.pause);
     a.resume.push(x.resume);
     r.pause.push(await timed(() => handle.pause(signal)));
@@ -80,8 +110,10 @@ async function namespaceCycles(agent: BenchAgent, cycles: number, signal: AbortS
   };
   return [
     row("pause, agent (envd prepare + freezer)", a.pause, fp, "raw freezer write + poll"),
+    ...stepRows(steps, "pause"),
     row("pause, runtime only (freezer)", r.pause, fp, "raw freezer write + poll"),
-    row("resume, agent — envd readiness INCLUDED (thaw + /health + /init)", a.resume, fr, "raw thaw write"),
+    row("resume, agent — envd readiness INCLUDED (thaw + /init)", a.resume, fr, "raw thaw write"),
+    ...stepRows(steps, "resume"),
     row("resume, runtime only — readiness EXCLUDED (thaw)", r.resume, fr, "raw thaw write"),
     {
       metric: "snapshot size",
@@ -112,7 +144,7 @@ async function diskFloor(dir: string, bytes: number): Promise<{ writeMs: number;
   }
 }
 
-async function qemuCycles(agent: BenchAgent, cycles: number, signal: AbortSignal): Promise<Row[]> {
+async function qemuCycles(agent: BenchAgent, cycles: number, steps: StepLog, signal: AbortSignal): Promise<Row[]> {
   const dir = join(agent.stateRoot, ID);
   const handle = agent.runtime.handle(ID);
   const a = { pause: [] as number[], resume: [] as number[] };
@@ -121,13 +153,18 @@ async function qemuCycles(agent: BenchAgent, cycles: number, signal: AbortSignal
   const sizes: number[] = [];
   for (let i = 0; i < cycles; i++) {
     signal.throwIfAborted();
-    const x = await agentCycle(agent, signal, async () => {
-      const size = (await stat(join(dir, "vm.state"))).size;
-      sizes.push(size);
-      const floor = await diskFloor(dir, size);
-      f.pause.push(floor.writeMs);
-      f.resume.push(floor.readMs);
-    });
+    const x = await agentCycle(
+      agent,
+      signal,
+      async () => {
+        const size = (await stat(join(dir, "vm.state"))).size;
+        sizes.push(size);
+        const floor = await diskFloor(dir, size);
+        f.pause.push(floor.writeMs);
+        f.resume.push(floor.readMs);
+      },
+      steps,
+    );
     a.pause.push(x.pause);
     a.resume.push(x.resume);
     r.pause.push(await timed(() => handle.pause(signal)));
@@ -148,8 +185,10 @@ async function qemuCycles(agent: BenchAgent, cycles: number, signal: AbortSignal
   };
   return [
     row("pause, agent (envd prepare + migrate to file + quit)", a.pause, fp, "write same bytes"),
+    ...stepRows(steps, "pause"),
     row("pause, runtime only (migrate to file + quit)", r.pause, fp, "write same bytes"),
     row("resume, agent — envd readiness INCLUDED (restore + /health + /init)", a.resume, fr, "read state file"),
+    ...stepRows(steps, "resume"),
     row("resume, runtime only — restore + /health (QEMU waits for envd)", r.resume, fr, "read state file"),
     { metric: "snapshot size (memory + device state file)", value: fmtBytes(summarize(sizes).median) },
   ];

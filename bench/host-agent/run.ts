@@ -6,11 +6,12 @@ import { trapInterrupts } from "../lib/interrupt.js";
 import { memAvailable } from "../lib/memory.js";
 import { type Row, renderTable } from "../lib/table.js";
 import { type BenchAgent, startBenchAgent } from "./agent.js";
-import { BENCH_TEMPLATE, benchCreate, CAPSULE_SHAPE, PhaseLog } from "./create.js";
+import { BENCH_TEMPLATE, benchCreate, CAPSULE_SHAPE } from "./create.js";
 import { benchNamespaceDensity, benchQemuDensity } from "./density.js";
 import { benchDensityRamp } from "./density-ramp.js";
 import { benchImage, benchLeftovers, benchSkipReason, sweepBenchState, takeLock } from "./environment.js";
 import { startGuestServer } from "./guest-server.js";
+import { StepLog } from "./lifecycle-steps.js";
 import { type BenchOptions, type BenchPlan, benchPlan, parseBenchArgs, USAGE, UsageError } from "./options.js";
 import { benchPause } from "./pause.js";
 import { benchProxy } from "./proxy.js";
@@ -76,15 +77,16 @@ async function proxyAndPty(agent: BenchAgent, p: BenchPlan): Promise<void> {
 }
 
 async function benchRuntime(kind: "namespace" | "qemu", first: boolean, image: Awaited<ReturnType<typeof benchImage>>) {
-  const phases = new PhaseLog();
-  await using agent = await startBenchAgent(kind, image, (p, ms) => phases.record(p, ms));
+  const steps = new StepLog();
+  await using agent = await startBenchAgent(kind, image, steps);
   if (!options.densityOnly) {
     await section(`create → first command (${kind}; through hostagent.v1: CreateSandbox + Exec \`true\`)`, () =>
-      benchCreate(agent, plan, phases, signal),
+      benchCreate(agent, plan, steps, signal),
     );
-    await section(`pause / resume (${kind})`, () => benchPause(agent, plan, signal));
-    if (first) await proxyAndPty(agent, plan);
+    await section(`pause / resume (${kind})`, () => benchPause(agent, plan, steps, signal));
+    if (first && !options.lifecycleOnly) await proxyAndPty(agent, plan);
   }
+  if (options.lifecycleOnly) return;
   await section(`memory per idle capsule and density (${kind})`, () =>
     kind === "namespace"
       ? benchNamespaceDensity(agent, options.capsules, plan.idleSeconds, signal)

@@ -1,7 +1,9 @@
 /** Small pieces the SandboxManager uses, kept apart to keep the manager readable. */
 import { PlatformError } from "@wrenn/kit";
 import type { EnvdClient } from "../envd-client/envd-client.js";
-import type { CreateSandboxInput, GuestAddress } from "./sandbox-types.js";
+import type { NetworkSlot } from "../net/network-provider.js";
+import type { SandboxSpec } from "../runtime/runtime.js";
+import type { CreateSandboxInput, GuestAddress, ResumeOverrides } from "./sandbox-types.js";
 
 /** The error for an operation that needs the capsule in another state. */
 export function notInState(id: string, wanted: "running" | "paused"): PlatformError {
@@ -42,5 +44,29 @@ export function envdInitBody(
     timestamp: new Date(nowMs).toISOString(),
     sandboxId,
     templateId,
+  };
+}
+
+/** What the runtime gets to start a capsule: the create settings, its slot and state dir. */
+export function runtimeSpec(input: CreateSandboxInput, network: NetworkSlot, stateDir: string): SandboxSpec {
+  return {
+    sandboxId: input.sandboxId,
+    templateId: input.templateId,
+    image: input.image,
+    vcpus: input.vcpus,
+    memoryMb: input.memoryMb,
+    diskMb: input.diskMb,
+    network,
+    stateDir,
+  };
+}
+
+/** The create settings after ResumeSandbox: set user and token replace, env vars merge over. */
+export function withResumeOverrides(input: CreateSandboxInput, overrides: ResumeOverrides): CreateSandboxInput {
+  return {
+    ...input,
+    ...(overrides.defaultUser !== undefined ? { defaultUser: overrides.defaultUser } : {}),
+    ...(overrides.accessToken !== undefined ? { accessToken: overrides.accessToken } : {}),
+    envVars: { ...(input.envVars ?? {}), ...(overrides.envVars ?? {}) },
   };
 }

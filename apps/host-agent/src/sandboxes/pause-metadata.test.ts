@@ -9,7 +9,7 @@ import { PAUSE_METADATA_FILE, readPauseMetadata, writePauseMetadata } from "./pa
 test("pause metadata round-trips and a broken file is an internal PlatformError", async () => {
   const dir = await mkdtemp(join(tmpdir(), "wrenn-pmeta-"));
   try {
-    const meta = { sandboxId: "sb-1", templateId: "tpl-x", pausedAt: 1234 };
+    const meta = { sandboxId: "sb-1", templateId: "tpl-x" };
     await writePauseMetadata(dir, meta);
     assert.deepEqual(await readPauseMetadata(dir), meta);
     await writeFile(join(dir, PAUSE_METADATA_FILE), '{"sandboxId":"sb-1"}');

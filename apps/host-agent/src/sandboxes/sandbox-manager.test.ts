@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { PlatformError } from "@wrenn/kit";
 import type { Runtime } from "../runtime/runtime.js";
 import { LoopbackRuntime, procStat } from "./loopback-runtime.js";
-import { PAUSE_METADATA_FILE } from "./pause-metadata.js";
+import { PAUSE_METADATA_FILE, readPauseMetadata } from "./pause-metadata.js";
 import { envdSkip, input, testManager, until, wallManualClock } from "./sandbox-test-helpers.js";
 
 const rejectsWith = (p: Promise<unknown>, code: string, reason: string) =>
@@ -28,6 +28,13 @@ describe("SandboxManager on LoopbackRuntime (real envd processes)", { skip: envd
     assert.equal(tm.network.held().length, 1);
     const url = rec.envdUrl ?? "";
     assert.equal((await fetch(`${url}/health`)).status, 200);
+    // Written once at create (nothing in it changes), so a pause has no file to write.
+    const metaPath = join(tm.stateRoot, "sb-life", PAUSE_METADATA_FILE);
+    assert.deepEqual(await readPauseMetadata(join(tm.stateRoot, "sb-life")), {
+      sandboxId: "sb-life",
+      templateId: "tpl-python",
+    });
+    const writtenAt = (await stat(metaPath)).mtimeMs;
 
     // A long-lived process started through envd's Connect API, stream kept open.
     const envd = mgr.envd("sb-life");
@@ -54,8 +61,9 @@ describe("SandboxManager on LoopbackRuntime (real envd processes)", { skip: envd
     assert.equal(paused.status, "paused");
     assert.equal(paused.pauseMode, "memory");
     assert.equal((await procStat(pid))?.state, "T", "the user process is frozen with envd");
-    const meta = JSON.parse(await readFile(join(tm.stateRoot, "sb-life", PAUSE_METADATA_FILE), "utf8"));
+    const meta = JSON.parse(await readFile(metaPath, "utf8"));
     assert.equal(meta.templateId, "tpl-python");
+    assert.equal((await stat(metaPath)).mtimeMs, writtenAt, "the pause did not rewrite the metadata");
 
     const r0 = Date.now();
     const resumed = await mgr.resume("sb-life");

@@ -12,9 +12,17 @@ import { MetricsStore, type TierPoints } from "../metrics/metrics-store.js";
 import type { MaterializedTemplate, SandboxExit, SandboxHandle, TemplateKind } from "../runtime/runtime.js";
 import { EnvdConnector } from "./envd-connector.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { envdInitBody, guestAddresses, guestSync, notInState } from "./manager-helpers.js";
-import { readPauseMetadata, writePauseMetadata } from "./pause-metadata.js";
+import {
+  envdInitBody,
+  guestAddresses,
+  guestSync,
+  notInState,
+  runtimeSpec,
+  withResumeOverrides,
+} from "./manager-helpers.js";
+import { writePauseMetadata } from "./pause-metadata.js";
 import { PeriodicTask } from "./periodic-task.js";
+import { initAfterResume } from "./resume-init.js";
 import type {
   CreateSandboxInput,
   GuestAddress,
@@ -23,6 +31,7 @@ import type {
   SandboxRecord,
   SnapshotResult,
 } from "./sandbox-types.js";
+import { StepTimer } from "./step-timer.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -99,32 +108,31 @@ export class SandboxManager implements AsyncDisposable {
     this.#entries.set(id, entry);
     return this.#mutex.run(id, async () => {
       const { store } = entry;
+      const steps = new StepTimer(this.#o.onStep, "create");
       try {
-        await mkdir(entry.stateDir, { recursive: true, mode: 0o700 });
+        await steps.time("state dir", () => mkdir(entry.stateDir, { recursive: true, mode: 0o700 }));
         store.defer(() => rm(entry.stateDir, { recursive: true, force: true }));
         const slot = await store.add(
-          await this.#o.network.acquire(id, { allowEgress: input.allowEgress ?? false }, signal),
-        );
-        const handle = await store.add(
-          await this.#o.runtime.create(
-            {
-              sandboxId: id,
-              templateId: input.templateId,
-              image: input.image,
-              vcpus: input.vcpus,
-              memoryMb: input.memoryMb,
-              diskMb: input.diskMb,
-              network: slot,
-              stateDir: entry.stateDir,
-            },
-            signal,
+          await steps.time("network slot", () =>
+            this.#o.network.acquire(id, { allowEgress: input.allowEgress ?? false }, signal),
           ),
         );
+        // The metadata does not change while the capsule lives: written once, while the
+        // runtime starts the capsule (both settle before anything is released on failure).
+        const [meta, created] = await Promise.allSettled([
+          steps.time("pause metadata", () =>
+            writePauseMetadata(entry.stateDir, { sandboxId: id, templateId: input.templateId }),
+          ),
+          steps.time("runtime create", () => this.#o.runtime.create(runtimeSpec(input, slot, entry.stateDir), signal)),
+        ]);
+        if (created.status === "rejected") throw created.reason;
+        const handle = await store.add(created.value);
+        if (meta.status === "rejected") throw meta.reason;
         entry.record.envdUrl = handle.envdUrl;
         entry.guest = guestAddresses(handle.envdUrl);
         const envd = this.#envd.client(handle, input.accessToken);
         store.defer(() => envd.close());
-        await this.#envd.firstInit(handle, envd, input, this.#clock.now(), signal);
+        await steps.time("envd /init", () => this.#envd.firstInit(handle, envd, input, this.#clock.now(), signal));
         store.defer(() => this.#metrics.untrack(id));
         const onDestroy = this.#o.onDestroy;
         if (onDestroy) store.defer(() => onDestroy(id));
@@ -162,28 +170,26 @@ export class SandboxManager implements AsyncDisposable {
   async resume(id: string, signal?: AbortSignal, overrides: ResumeOverrides = {}): Promise<SandboxRecord> {
     return this.#op(id, async (e, live) => {
       if (e.record.status !== "paused") throw notInState(id, "paused");
-      await live.handle.resume(signal);
+      const steps = new StepTimer(this.#o.onStep, "resume");
+      await steps.time("thaw", () => live.handle.resume(signal));
       const heldToken = e.input.accessToken;
-      e.input = {
-        ...e.input,
-        ...(overrides.defaultUser !== undefined ? { defaultUser: overrides.defaultUser } : {}),
-        ...(overrides.accessToken !== undefined ? { accessToken: overrides.accessToken } : {}),
-        envVars: { ...(e.input.envVars ?? {}), ...(overrides.envVars ?? {}) },
-      };
+      e.input = withResumeOverrides(e.input, overrides);
       if (overrides.timeoutSec !== undefined) e.record.timeoutSec = overrides.timeoutSec;
-      const meta = await readPauseMetadata(e.stateDir);
-      e.record.templateId = meta.templateId;
-      const deadline = AbortSignal.timeout(this.#o.healthTimeoutMs ?? 15_000);
-      await live.envd.waitHealthy(signal ? AbortSignal.any([deadline, signal]) : deadline, 50);
-      // The client still presents the token envd holds; the body may replace it.
-      await live.envd.init(envdInitBody(e.input, id, meta.templateId, this.#clock.now()), signal);
+      // The client still presents the token envd holds; the body may replace it. The template
+      // id is the one persisted at create (it never changes while the capsule lives).
+      await steps.time("envd /init", () =>
+        initAfterResume(live.envd, () => envdInitBody(e.input, id, e.record.templateId, this.#clock.now()), {
+          healthTimeoutMs: this.#o.healthTimeoutMs ?? 15_000,
+          ...(signal ? { signal } : {}),
+        }),
+      );
       if (e.input.accessToken !== heldToken) {
         const next = this.#envd.client(live.handle, e.input.accessToken);
         e.store.defer(() => next.close());
         e.live = { handle: live.handle, envd: next };
         live.envd.close();
       }
-      this.#sample(e, live);
+      steps.timeSync("sampling restart", () => this.#sample(e, live));
       e.record.status = "running";
       e.record.lastActiveAt = this.#clock.now();
       this.#log.info({ sandboxId: id }, "sandbox resumed");
@@ -400,18 +406,19 @@ export class SandboxManager implements AsyncDisposable {
     }
   }
 
-  /** The pause steps, lock held: sampler first (the reference leaked one timer per pause), then envd, then the runtime. */
+  /**
+   * The pause steps, lock held: sampler first (the reference leaked one timer per pause), then
+   * envd, then the runtime. The template id needs no write here: it was persisted at create.
+   */
   async #freeze(e: Entry, live: Live, signal?: AbortSignal): Promise<void> {
-    await this.#metrics.untrack(e.record.id);
+    const steps = new StepTimer(this.#o.onStep, "pause");
+    // Not awaited: untrack stops the capsule's sampling at once (a read in flight stores
+    // nothing), and waiting for the whole tick in flight (every capsule's reads, disk walks
+    // included) would only delay the freeze; reading a frozen capsule's usage is harmless.
+    steps.timeSync("metrics untrack", () => void this.#metrics.untrack(e.record.id));
     try {
-      // Persisted before freezing, so even a crash mid-pause keeps the template id.
-      await writePauseMetadata(e.stateDir, {
-        sandboxId: e.record.id,
-        templateId: e.record.templateId,
-        pausedAt: this.#clock.now(),
-      });
-      await live.envd.prepareSnapshot(signal);
-      e.record.pauseMode = await live.handle.pause(signal);
+      await steps.time("envd /snapshot/prepare", () => live.envd.prepareSnapshot(signal));
+      e.record.pauseMode = await steps.time("freezer", () => live.handle.pause(signal));
     } catch (err) {
       this.#sample(e, live);
       throw err;

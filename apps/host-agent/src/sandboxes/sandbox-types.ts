@@ -4,6 +4,7 @@ import type { EnvdClient } from "../envd-client/envd-client.js";
 import type { Clock } from "../metrics/clock.js";
 import type { NetworkProvider } from "../net/network-provider.js";
 import type { MaterializedTemplate, PauseMode, Runtime, RuntimeImage } from "../runtime/runtime.js";
+import type { LifecycleStepListener } from "./step-timer.js";
 
 /**
  * Where a capsule is in its life. Transitions: creating → running ⇄ paused; running or
@@ -92,8 +93,10 @@ export interface SandboxManagerOptions {
   readonly onPause?: (sandboxId: string) => void;
   /** TTL reaper period. @default 2000 */
   readonly reaperIntervalMs?: number;
-  /** Deadline of envd /health after resume. @default 15000 */
+  /** Deadline of envd /health after resume (when envd does not answer the first /init). @default 15000 */
   readonly healthTimeoutMs?: number;
+  /** Receives the duration of each step of create, pause and resume (benchmarks). */
+  readonly onStep?: LifecycleStepListener;
 }
 
 /** Where the port proxy reaches a capsule (see SandboxManager.guestAddress). */

@@ -2,11 +2,12 @@ import type { Argv } from "../../exec/command-runner.js";
 
 /**
  * The capsule launcher: a FIXED script (never built by interpolation) that takes every value
- * as argv. Written once per capsule to its state dir; stage `host` runs under bash, `inner` under sh.
+ * as argv. Written once per capsule to its state dir; stage `host` runs under bash, stage
+ * `inner` under perl (`perl -x` skips to the `#!perl` line below the shell part).
  *
  * Stage `host` (on the host): closes inherited fds, joins the capsule's cgroups (so the new
  * cgroup namespace is rooted there), then execs nsenter into the slot's netns and unshare
- * into fresh pid/mount/uts/ipc/cgroup namespaces, re-running this script as stage `inner`.
+ * into fresh pid/mount/uts/ipc/cgroup namespaces, re-running this file as stage `inner`.
  *
  * Stage `inner` (PID 1 of the new pid namespace): hostname, /dev (tmpfs with the basic nodes
  * and a private devpts), /proc with read-only /proc/sys etc. and masked kernel files, a
@@ -16,6 +17,12 @@ import type { Argv } from "../../exec/command-runner.js";
  * the capsule's disk like in a VM, pivot_root into the overlay, then exec the image's init
  * with a clean environment and docker's default capability bounding set minus CAP_MKNOD (no
  * devices cgroup restricts nodes here, so a capsule root could otherwise mknod the host's disk).
+ *
+ * Why perl for the inner stage: as a shell script it ran ~30 programs (one `mount`, `mknod`,
+ * `ln`... each), and a fork + exec costs 2-5 ms on a loaded 2-vCPU host: ~100 ms of every
+ * capsule start (measured by bench/host-agent). perl-base is Essential on Debian and makes the
+ * same system calls from one process. Its `syscall` needs the architecture's numbers, hence
+ * the table (x86_64 and aarch64, chosen by the agent from `process.arch`).
  */
 export const CAPSULE_INIT_SCRIPT = `#!/bin/sh
 # Wrenn namespace capsule launcher. Fixed text; every value arrives as an argument.
@@ -46,53 +53,68 @@ host)
   done
   shift
   exec nsenter "--net=$netns" -- unshare --pid --fork --kill-child --mount --uts --ipc --cgroup \\
-    --propagation private -- /bin/sh "$0" inner "$@"
-  ;;
-inner)
-  R=$1
-  H=$2
-  T=$3
-  shift 3
-  hostname "$H"
-  mount --rbind "$R" "$R"
-  mount -t tmpfs -o nosuid,mode=755,size=64k devtmp "$R/dev"
-  mknod -m 666 "$R/dev/null" c 1 3
-  mknod -m 666 "$R/dev/zero" c 1 5
-  mknod -m 666 "$R/dev/full" c 1 7
-  mknod -m 666 "$R/dev/random" c 1 8
-  mknod -m 666 "$R/dev/urandom" c 1 9
-  mknod -m 666 "$R/dev/tty" c 5 0
-  mkdir "$R/dev/pts" "$R/dev/shm"
-  mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5,nosuid,noexec devpts "$R/dev/pts"
-  mount -t tmpfs -o "nosuid,nodev,mode=1777,size=$T" shm "$R/dev/shm"
-  ln -s pts/ptmx /proc/self/fd "$R/dev/"
-  mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
-  for p in sys irq bus fs sysrq-trigger; do
-    [ ! -e "$R/proc/$p" ] || mount --bind -o ro "$R/proc/$p" "$R/proc/$p"
-  done
-  for p in kcore keys timer_list sched_debug; do
-    [ ! -e "$R/proc/$p" ] || mount --bind "$R/dev/null" "$R/proc/$p"
-  done
-  mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
-  mount -t tmpfs -o "nosuid,nodev,mode=755,size=$T" run "$R/run"
-  cd "$R"
-  pivot_root . .
-  umount -l .
-  cd /
-  # envd survives a capsule OOM: it is protected here (needs CAP_SYS_RESOURCE, which some
-  # hosts lack: then best effort) and raises its children to +100.
-  # A group, not a subshell: the subshell would change its own score, not this shell's.
-  { echo -500 >/proc/self/oom_score_adj; } 2>/dev/null || true
-  exec /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \\
-    /usr/bin/setpriv --inh-caps=-all \\
-    --bounding-set=-all,+chown,+dac_override,+fsetid,+fowner,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write \\
-    -- "$@"
-  ;;
-*)
-  echo "usage: capsule-init host|inner ..." >&2
-  exit 2
+    --propagation private -- /usr/bin/perl -x "$0" inner "$@"
   ;;
 esac
+echo "usage: capsule-init host ..." >&2
+exit 2
+#!/usr/bin/perl
+# Stage inner: argv = inner ARCH ROOT HOSTNAME TMPFS_SIZE INIT [ARGS...]
+use strict;
+use warnings;
+my ($stage, $arch, $R, $H, $T, @init) = @ARGV;
+die "usage: capsule-init inner ARCH ROOT HOSTNAME SIZE INIT...\\n" unless $stage eq "inner" && @init;
+my %nr = (
+  x64   => { mount => 165, umount2 => 166, pivot_root => 155, sethostname => 170, mknodat => 259 },
+  arm64 => { mount => 40,  umount2 => 39,  pivot_root => 41,  sethostname => 161, mknodat => 33 },
+);
+my $sys = $nr{$arch} or die "capsule-init: unsupported architecture $arch\\n";
+my ($RDONLY, $NOSUID, $NODEV, $NOEXEC, $REMOUNT, $BIND, $REC) = (1, 2, 4, 8, 32, 4096, 16384);
+# syscall passes numbers as integers and strings as pointers it may write through: every
+# argument is copied first (a literal is read-only), a path is never used as a number, and 0
+# stands for NULL.
+sub sc {
+  my ($what, $name, @args) = @_;
+  syscall($sys->{$name}, @args) == 0 or die "capsule-init: $what: $!\\n";
+}
+sub mnt { sc("mount $_[1]", "mount", @_) }
+sc("sethostname", "sethostname", $H, length $H);
+mnt($R, $R, 0, $BIND | $REC, 0);
+mnt("devtmp", "$R/dev", "tmpfs", $NOSUID, "mode=755,size=64k");
+my $umask = umask 0;
+for my $n (["null", 1, 3], ["zero", 1, 5], ["full", 1, 7], ["random", 1, 8], ["urandom", 1, 9], ["tty", 5, 0]) {
+  my ($name, $major, $minor) = @$n;
+  sc("mknod $name", "mknodat", -100, "$R/dev/$name", 0020666, ($major << 8) | $minor);
+}
+for my $d ("pts", "shm") { mkdir "$R/dev/$d", 0755 or die "capsule-init: mkdir /dev/$d: $!\\n" }
+umask $umask;
+mnt("devpts", "$R/dev/pts", "devpts", $NOSUID | $NOEXEC, "newinstance,ptmxmode=0666,mode=620,gid=5");
+mnt("shm", "$R/dev/shm", "tmpfs", $NOSUID | $NODEV, "mode=1777,size=$T");
+symlink "pts/ptmx", "$R/dev/ptmx" or die "capsule-init: symlink ptmx: $!\\n";
+symlink "/proc/self/fd", "$R/dev/fd" or die "capsule-init: symlink fd: $!\\n";
+mnt("proc", "$R/proc", "proc", $NOSUID | $NODEV | $NOEXEC, 0);
+for my $p ("sys", "irq", "bus", "fs", "sysrq-trigger") {
+  next unless -e "$R/proc/$p";
+  mnt("$R/proc/$p", "$R/proc/$p", 0, $BIND, 0);
+  mnt("$R/proc/$p", "$R/proc/$p", 0, $BIND | $REMOUNT | $RDONLY | $NOSUID | $NODEV | $NOEXEC, 0);
+}
+for my $p ("kcore", "keys", "timer_list", "sched_debug") {
+  mnt("$R/dev/null", "$R/proc/$p", 0, $BIND, 0) if -e "$R/proc/$p";
+}
+mnt("sysfs", "$R/sys", "sysfs", $RDONLY | $NOSUID | $NODEV | $NOEXEC, 0);
+mnt("run", "$R/run", "tmpfs", $NOSUID | $NODEV, "mode=755,size=$T");
+chdir $R or die "capsule-init: chdir: $!\\n";
+sc("pivot_root", "pivot_root", ".", ".");
+sc("umount old root", "umount2", ".", 2);
+chdir "/" or die "capsule-init: chdir /: $!\\n";
+# envd survives a capsule OOM: it is protected here (needs CAP_SYS_RESOURCE, which some
+# hosts lack: then best effort) and raises its children to +100.
+if (open my $oom, ">", "/proc/self/oom_score_adj") { print $oom "-500\\n"; close $oom }
+%ENV = (PATH => "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME => "/root");
+my @caps = qw(chown dac_override fsetid fowner net_raw setgid setuid setfcap setpcap net_bind_service sys_chroot kill audit_write);
+exec { "/usr/bin/setpriv" } "/usr/bin/setpriv", "--inh-caps=-all",
+  "--bounding-set=-all," . join(",", map { "+$_" } @caps), "--", @init;
+die "capsule-init: exec $init[0]: $!\\n";
 `;
 
 /** Values the launcher needs for one capsule. */
@@ -106,6 +128,16 @@ export interface LaunchPlanInput {
   readonly tmpfsMiB: number;
   /** The image's init and its arguments, run inside the capsule. */
   readonly init: readonly [string, ...string[]];
+  /** The host's architecture as Node names it (`process.arch`); picks the system call numbers. */
+  readonly arch: LauncherArch;
+}
+
+/** Architectures whose system call numbers the launcher knows. */
+export type LauncherArch = "x64" | "arm64";
+
+/** PURE: the launcher architecture for `arch` (a `process.arch` value), undefined if unsupported. */
+export function launcherArch(arch: string): LauncherArch | undefined {
+  return arch === "x64" || arch === "arm64" ? arch : undefined;
 }
 
 /** PURE: the argv that launches a capsule. */
@@ -120,6 +152,7 @@ export function planLaunch(input: LaunchPlanInput): Argv {
     input.netnsPath,
     ...input.cgroupProcs,
     "--",
+    input.arch,
     input.rootDir,
     input.hostname,
     `${input.tmpfsMiB}m`,

@@ -1,5 +1,5 @@
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
-import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, writeFileSync } from "node:fs";
+import { readFile, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { sleep } from "@wrenn/kit";
 import { type CgroupLimits, type CgroupPlan, type CgroupVersion, planCgroup, V1_CONTROLLERS } from "./cgroup-plan.js";
@@ -35,13 +35,24 @@ export async function detectCgroups(root = "/sys/fs/cgroup"): Promise<CgroupHost
   return { version: 1, root, v1Mounts: mounts };
 }
 
-/** Creates a capsule's cgroup and applies its limits; returns the plan for the later steps. */
+/**
+ * Creates a capsule's cgroup and applies its limits; returns the plan for the later steps.
+ * Synchronous file calls on purpose, like {@link cgroupUsage}: cgroupfs lives in kernel memory
+ * (a mkdir or a write never waits on a disk; ~0.1 ms each), while each awaited thread-pool
+ * round trip cost several ms on a loaded host, where a create waited ~35 ms for these ten.
+ */
 export async function createCgroup(host: CgroupHost, parent: string, name: string, limits: CgroupLimits) {
   const plan = planCgroup(host.version, host.root, parent, name, limits, host.v1Mounts);
   try {
-    for (const dir of plan.dirs) await mkdir(dir, { recursive: true });
-    for (const [file, value] of plan.writes) await writeFile(file, value);
-    for (const [file, value] of plan.optionalWrites) await writeFile(file, value).catch(() => undefined);
+    for (const dir of plan.dirs) mkdirSync(dir, { recursive: true });
+    for (const [file, value] of plan.writes) writeFileSync(file, value);
+    for (const [file, value] of plan.optionalWrites) {
+      try {
+        writeFileSync(file, value);
+      } catch {
+        // Absent on this kernel (see CgroupPlan.optionalWrites).
+      }
+    }
   } catch (err) {
     await removeCgroup(plan).catch(() => undefined);
     throw err;
@@ -49,27 +60,32 @@ export async function createCgroup(host: CgroupHost, parent: string, name: strin
   return plan;
 }
 
-/** Freezes every task of the capsule and waits until the kernel reports it frozen. */
+/**
+ * Freezes every task of the capsule and waits until the kernel reports it frozen. The freezer
+ * files are read and written synchronously (kernel memory, see {@link createCgroup}); between
+ * two reads the event loop turns once (setImmediate), so the capsule's tasks get the CPU they
+ * need to reach the freezer and the agent keeps serving meanwhile.
+ */
 export async function freeze(plan: CgroupPlan, signal?: AbortSignal): Promise<void> {
   if (plan.version === 2) {
-    await writeFile(join(plan.freezerDir, "cgroup.freeze"), "1");
-    await waitFor(async () => /frozen 1/.test(await readFile(join(plan.freezerDir, "cgroup.events"), "utf8")), signal);
+    writeFileSync(join(plan.freezerDir, "cgroup.freeze"), "1");
+    await waitFor(() => /frozen 1/.test(readKernfs(join(plan.freezerDir, "cgroup.events"))), signal);
     return;
   }
   const state = join(plan.freezerDir, "freezer.state");
-  await writeFile(state, "FROZEN");
+  writeFileSync(state, "FROZEN");
   // FREEZING means some task has not stopped yet; re-writing FROZEN retries them.
-  await waitFor(async () => {
-    if ((await readFile(state, "utf8")).trim() === "FROZEN") return true;
-    await writeFile(state, "FROZEN");
+  await waitFor(() => {
+    if (readKernfs(state).trim() === "FROZEN") return true;
+    writeFileSync(state, "FROZEN");
     return false;
   }, signal);
 }
 
-/** Thaws the capsule. */
+/** Thaws the capsule (one synchronous write to the freezer, see {@link freeze}). */
 export async function thaw(plan: CgroupPlan): Promise<void> {
-  if (plan.version === 2) await writeFile(join(plan.freezerDir, "cgroup.freeze"), "0");
-  else await writeFile(join(plan.freezerDir, "freezer.state"), "THAWED");
+  if (plan.version === 2) writeFileSync(join(plan.freezerDir, "cgroup.freeze"), "0");
+  else writeFileSync(join(plan.freezerDir, "freezer.state"), "THAWED");
 }
 
 /** PIDs (host view) still in the capsule's cgroup. */
@@ -165,9 +181,9 @@ function readKernfs(path: string): string {
   }
 }
 
-async function waitFor(check: () => Promise<boolean>, signal?: AbortSignal, timeoutMs = 5000): Promise<void> {
+async function waitFor(check: () => boolean, signal?: AbortSignal, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
+  while (!check()) {
     signal?.throwIfAborted();
     if (Date.now() > deadline) throw new Error("cgroup freezer did not settle in time");
     await new Promise((r) => setImmediate(r));

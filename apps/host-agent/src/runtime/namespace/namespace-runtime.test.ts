@@ -195,6 +195,42 @@ describe("NamespaceRuntime (real namespaces)", { skip, timeout: 5 * 60_000 }, ()
       const fds = (await envdExec(h.envdUrl, "ls -l /proc/1/fd")).stdout;
       assert.doesNotMatch(fds, /-> \//, `tini's fds are only its pipes: ${fds}`);
       assert.equal((await envdExec(h.envdUrl, "test -c /dev/pts/ptmx && echo ok")).stdout.trim(), "ok");
+      // The launcher's mounts (made by system calls from one perl process, see capsule-init.ts).
+      const dev = await envdExec(
+        h.envdUrl,
+        "stat -c '%n %a %F %t:%T' /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; readlink /dev/ptmx /dev/fd",
+      );
+      assert.equal(
+        dev.stdout,
+        [
+          "/dev/null 666 character special file 1:3",
+          "/dev/zero 666 character special file 1:5",
+          "/dev/full 666 character special file 1:7",
+          "/dev/random 666 character special file 1:8",
+          "/dev/urandom 666 character special file 1:9",
+          "/dev/tty 666 character special file 5:0",
+          "pts/ptmx",
+          "/proc/self/fd",
+          "",
+        ].join("\n"),
+        dev.stderr,
+      );
+      // Kernel files that exist here are masked by /dev/null (this kernel may lack some).
+      for (const f of ["kcore", "keys", "timer_list", "sched_debug"].filter((f) => existsSync(`/proc/${f}`))) {
+        assert.equal((await envdExec(h.envdUrl, `wc -c < /proc/${f}`)).stdout.trim(), "0", `${f} masked`);
+      }
+      assert.notEqual((await envdExec(h.envdUrl, "touch /sys/kernel/x")).exitCode, 0, "/sys read-only");
+      const opts = (await envdExec(h.envdUrl, "awk '{print $5, $6}' /proc/self/mountinfo")).stdout;
+      assert.match(opts, /^\/proc\/sys ro,nosuid,nodev,noexec/m);
+      assert.match(opts, /^\/sys ro,nosuid,nodev,noexec/m);
+      assert.match(opts, /^\/dev\/pts rw,nosuid,noexec/m);
+      assert.equal((await envdExec(h.envdUrl, "hostname -f 2>/dev/null || hostname")).exitCode, 0);
+      // envd's protection against the capsule's OOM needs CAP_SYS_RESOURCE (bit 24), which
+      // some hosts (this build machine) do not have: best effort there.
+      const capBnd = BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0"}`);
+      const protectable = (capBnd >> 24n) & 1n;
+      const adj = (await envdExec(h.envdUrl, "cat /proc/1/oom_score_adj")).stdout.trim();
+      assert.equal(adj, protectable ? "-500" : "0");
       assert.equal((await envdExec(h.envdUrl, "sudo -n id -u", { user: "user" })).stdout.trim(), "0", "sudo works");
       // /tmp is on the capsule's disk (as in a VM); the tmpfs mounts are bounded by half the memory,
       // so filling one fails with ENOSPC instead of OOM-killing envd.

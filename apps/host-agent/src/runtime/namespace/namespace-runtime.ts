@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
-import { chmod, lstat, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AsyncDisposableStore, PlatformError, sleep } from "@wrenn/kit";
 import { type CommandRunner, ExecFileRunner, runChecked } from "../../exec/command-runner.js";
 import type { PidFiles } from "../../exec/pid-files.js";
 import { type SupervisedProcess, spawnSupervised } from "../../exec/spawn-supervised.js";
-import { mountsBelow, parseMountPoints, removeTreeSafely } from "../../images/safe-remove.js";
+import { mountsBelow, parseMountPoints } from "../../images/safe-remove.js";
 import type {
   MaterializedTemplate,
   PauseMode,
@@ -17,7 +17,8 @@ import type {
   SandboxUsage,
   TemplateKind,
 } from "../runtime.js";
-import { CAPSULE_INIT_SCRIPT, planLaunch } from "./capsule-init.js";
+import { launcherArch, planLaunch } from "./capsule-init.js";
+import { prepareCapsuleRoot } from "./capsule-root.js";
 import { type CgroupPlan, planCgroup } from "./cgroup-plan.js";
 import {
   type CgroupHost,
@@ -54,11 +55,19 @@ export interface NamespaceRuntimeOptions {
    * metric (a walk of the upper dir, only when the capsule used CPU since). @default 10000
    */
   readonly diskIntervalMs?: number;
-  /** Called with each create phase's duration (ms), for benchmarks. */
-  readonly onPhase?: (phase: "prepare" | "cgroup" | "launch" | "ready", ms: number) => void;
+  /**
+   * Called with each create step's duration (ms), for benchmarks. `overlay`, `identity` and
+   * `cgroup` run at once; `prepare` is the wall time of all three.
+   */
+  readonly onPhase?: (phase: NamespaceCreatePhase, ms: number) => void;
 }
 
+/** A timed step of a namespace capsule's create (see NamespaceRuntimeOptions.onPhase). */
+export type NamespaceCreatePhase = "overlay" | "identity" | "cgroup" | "prepare" | "launch" | "ready";
+
 const ENVD_PORT = 49983;
+/** What envd's JSON log line says once its server listens (apps/envd/src/server.ts). */
+const ENVD_LISTENING = '"msg":"envd listening"';
 
 /**
  * Runs capsules in Linux namespaces (pid, mount, net, uts, ipc, cgroup) on an overlayfs
@@ -82,6 +91,8 @@ export class NamespaceRuntime implements Runtime {
     for (const bin of ["/usr/bin/unshare", "/usr/bin/nsenter", "/usr/bin/setpriv"]) {
       if (!existsSync(bin)) return { available: false, reason: `${bin} is missing (apt-get install util-linux)` };
     }
+    if (!existsSync("/usr/bin/perl")) return { available: false, reason: "/usr/bin/perl is missing (perl-base)" };
+    if (!launcherArch(process.arch)) return { available: false, reason: `unsupported architecture ${process.arch}` };
     const fs = await readFile("/proc/filesystems", "utf8");
     if (!/\boverlay\b/.test(fs)) return { available: false, reason: "the kernel has no overlayfs" };
     const cg = await this.#cgroupHost();
@@ -137,53 +148,47 @@ export class NamespaceRuntime implements Runtime {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(spec.sandboxId)) {
       throw new PlatformError("invalid_argument", "BAD_SANDBOX_ID", `unusable sandbox id: ${spec.sandboxId}`);
     }
+    const arch = launcherArch(process.arch);
+    if (!arch) throw new PlatformError("failed_precondition", "UNSUPPORTED_ARCH", `unsupported architecture`);
     const cg = await this.#cgroupHost();
     if ("missing" in cg) throw new PlatformError("failed_precondition", "NO_CGROUPS", `missing ${cg.missing}`);
     const store = new AsyncDisposableStore();
-    let mark = performance.now();
-    const phase = (name: "prepare" | "cgroup" | "launch" | "ready") => {
-      const now = performance.now();
-      this.#opts.onPhase?.(name, now - mark);
-      mark = now;
-    };
+    const onPhase = this.#opts.onPhase;
+    const t0 = performance.now();
     try {
-      const upper = join(spec.stateDir, "upper");
-      const work = join(spec.stateDir, "work");
-      const root = join(spec.stateDir, "root");
-      const scriptPath = join(spec.stateDir, "capsule-init.sh");
-      await mkdir(spec.stateDir, { recursive: true });
-      for (const d of [upper, work, root]) await mkdir(d, { recursive: true });
-      store.defer(async () => {
-        await removeTreeSafely(root, this.#runner);
-        await rm(upper, { recursive: true, force: true });
-        await rm(work, { recursive: true, force: true });
-        await rm(scriptPath, { force: true });
-      });
-      await runChecked(this.#runner, [
-        "mount",
-        "-t",
-        "overlay",
-        `wrenn-${spec.sandboxId}`,
-        "-o",
-        `lowerdir=${spec.image.rootfsDir},upperdir=${upper},workdir=${work}`,
-        root,
-      ]);
       const hostname = capsuleHostname(spec.sandboxId);
-      await this.#writeIdentity(root, hostname);
-      await writeFile(scriptPath, CAPSULE_INIT_SCRIPT);
-      await chmod(scriptPath, 0o700);
-      phase("prepare");
-
-      const plan = await createCgroup(cg, this.#opts.cgroupParent ?? "wrenn", spec.sandboxId, {
-        memoryBytes: spec.memoryMb * 1024 * 1024,
-        cpus: spec.vcpus,
-        pidsMax: this.#opts.pidsMax ?? 1024,
+      // The overlay and the cgroup do not depend on each other: made at once.
+      const capsuleRoot = prepareCapsuleRoot({
+        sandboxId: spec.sandboxId,
+        lowerDir: spec.image.rootfsDir,
+        stateDir: spec.stateDir,
+        hostname,
+        resolvConf: this.#opts.resolvConf,
+        runner: this.#runner,
+        store,
+        ...(onPhase ? { onStep: onPhase } : {}),
       });
-      store.defer(async () => {
-        await killAll(plan);
-        await removeCgroup(plan);
-      });
-      phase("cgroup");
+      const cgroup = (async () => {
+        const t = performance.now();
+        const made = await createCgroup(cg, this.#opts.cgroupParent ?? "wrenn", spec.sandboxId, {
+          memoryBytes: spec.memoryMb * 1024 * 1024,
+          cpus: spec.vcpus,
+          pidsMax: this.#opts.pidsMax ?? 1024,
+        });
+        store.defer(async () => {
+          await killAll(made);
+          await removeCgroup(made);
+        });
+        onPhase?.("cgroup", performance.now() - t);
+        return made;
+      })();
+      const [rootDone, cgroupDone] = await Promise.allSettled([capsuleRoot, cgroup]);
+      if (rootDone.status === "rejected") throw rootDone.reason;
+      if (cgroupDone.status === "rejected") throw cgroupDone.reason;
+      const { root, upper, scriptPath } = rootDone.value;
+      const plan = cgroupDone.value;
+      onPhase?.("prepare", performance.now() - t0);
+      signal?.throwIfAborted();
 
       const guestIp = spec.network.guestIp;
       const argv = planLaunch({
@@ -194,7 +199,9 @@ export class NamespaceRuntime implements Runtime {
         hostname,
         tmpfsMiB: Math.max(1, Math.floor(spec.memoryMb / 2)),
         init: [this.#opts.init ?? "/usr/local/bin/wrenn-init", "--forward-address", guestIp],
+        arch,
       });
+      const t1 = performance.now();
       const launcher = await spawnSupervised(argv);
       const forget = await this.#opts.pidFiles?.record(launcher.pid, "capsule-launcher").catch(() => undefined);
       store.defer(async () => {
@@ -202,17 +209,21 @@ export class NamespaceRuntime implements Runtime {
         await launcher[Symbol.asyncDispose]();
         await forget?.();
       });
-      phase("launch");
+      const t2 = performance.now();
+      onPhase?.("launch", t2 - t1);
       const envdUrl = `http://${guestIp}:${ENVD_PORT}`;
       await waitHealthy(`${envdUrl}/health`, {
         stop: launcher.exited,
         signal,
         timeoutMs: this.#opts.readyTimeoutMs ?? 15_000,
-        intervalMs: 2,
+        // envd logs this line on stdout (the launcher's pipe) once it listens; an init that
+        // prints nothing is still found by the probe every 20 ms.
+        ready: () => launcher.output().includes(ENVD_LISTENING),
+        intervalMs: 20,
         describe: (why) =>
           new PlatformError("unavailable", "CAPSULE_START_FAILED", `${why}; launcher output: ${launcher.output()}`),
       });
-      phase("ready");
+      onPhase?.("ready", performance.now() - t2);
       const disk = new TreeUsageMeter(upper, {
         ...(this.#opts.diskIntervalMs !== undefined ? { minIntervalMs: this.#opts.diskIntervalMs } : {}),
       });
@@ -220,25 +231,6 @@ export class NamespaceRuntime implements Runtime {
     } catch (err) {
       await store[Symbol.asyncDispose]().catch(() => undefined);
       throw err;
-    }
-  }
-
-  async #writeIdentity(root: string, hostname: string): Promise<void> {
-    // Written through the overlay, so they land in the capsule's upper layer only. A template
-    // is untrusted: /etc or these files may be symlinks pointing at host paths, so /etc must
-    // be a real directory and each file is replaced, never written through (O_EXCL).
-    if (!(await lstat(join(root, "etc"))).isDirectory()) {
-      throw new PlatformError("failed_precondition", "BAD_TEMPLATE", "the template's /etc is not a directory");
-    }
-    const resolv = this.#opts.resolvConf ?? (await readFile("/etc/resolv.conf", "utf8").catch(() => ""));
-    const files: [string, string][] = [
-      ["etc/hostname", `${hostname}\n`],
-      ["etc/hosts", `127.0.0.1\tlocalhost\n127.0.1.1\t${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`],
-      ["etc/resolv.conf", resolv],
-    ];
-    for (const [file, text] of files) {
-      await rm(join(root, file), { force: true });
-      await writeFile(join(root, file), text, { flag: "wx", mode: 0o644 });
     }
   }
 }
