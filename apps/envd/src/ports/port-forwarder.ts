@@ -119,6 +119,8 @@ export class PortForwarder extends EventEmitter<PortForwarderEvents> implements 
   #timer: NodeJS.Timeout | undefined;
   /** performance.now() at which #timer fires. */
   #timerDueAt = 0;
+  /** The tick started last (it never rejects); dispose waits for it. */
+  #lastTick: Promise<void> = Promise.resolve();
   /** True while a tick runs (between its timer firing and the next schedule). */
   #ticking = false;
   #scanErrorLogged = false;
@@ -187,9 +189,8 @@ export class PortForwarder extends EventEmitter<PortForwarderEvents> implements 
     this.#generation++;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    // Descriptors are reopened on start: after a restore they may point at stale state.
-    this.#probe.close();
-    this.#tables.close();
+    // The /proc descriptors stay open (a tick may still be reading them; a
+    // snapshot restore brings the same namespace back): dispose closes them.
     for (const fwd of this.#forwards.values()) this.#release(fwd);
   }
 
@@ -198,14 +199,19 @@ export class PortForwarder extends EventEmitter<PortForwarderEvents> implements 
     await Promise.all([...this.#forwards.values()].map((f) => f.socat.exited));
   }
 
+  /** stop(), then waits for the socats and a tick still running, and closes the /proc descriptors. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.stop();
-    await this.stopped();
+    await Promise.all([this.stopped(), this.#lastTick]);
+    this.#probe.close();
+    this.#tables.close();
   }
 
   #schedule(generation: number, delayMs: number): void {
     this.#timerDueAt = performance.now() + delayMs;
-    this.#timer = setTimeout(() => void this.#tick(generation), delayMs);
+    this.#timer = setTimeout(() => {
+      this.#lastTick = this.#tick(generation);
+    }, delayMs);
     // Scanning alone must never keep envd (or a test) alive.
     this.#timer.unref();
   }
