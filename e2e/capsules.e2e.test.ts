@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { uploadGenerated } from "./big-file.js";
 import { checkedResponses, referenceJson } from "./reference-check.js";
 import { json, type Stack, stackSkipReason, startStack } from "./stack.js";
 
@@ -126,6 +127,19 @@ describe("capsules through the /v1 API (control plane + host agent + namespace r
     assert.equal((await s.api(`/v1/capsules/${id}/files/remove`, json({ path: "/tmp/e2e" }))).status, 204);
     const gone = await s.api(`/v1/capsules/${id}/files/read`, json({ path: "/tmp/e2e/hello.txt" }));
     assert.equal(gone.status, 404);
+  });
+
+  test("a full tmpfs: 507 insufficient_storage naming the path, nothing left behind, the capsule keeps working", async () => {
+    // /dev/shm holds at most half the capsule's 512 MiB.
+    const upload = uploadGenerated(
+      `${s.base}/v1/capsules/${id}/files/stream/write`,
+      { "x-api-key": s.teamA.apiKey },
+      "/dev/shm/too-big.bin",
+      300 * 1024 * 1024,
+    );
+    await assert.rejects(upload, /HTTP 507 .*"code":"insufficient_storage".*\/dev\/shm\/too-big\.bin: /);
+    const left = await body<ExecJson>(await sh("ls -A /dev/shm; echo alive"), 200);
+    assert.equal(left.stdout, "alive\n");
   });
 
   test("pause keeps memory: a counting process goes on counting after resume", async () => {

@@ -30,12 +30,26 @@ const HTTP_CODES: Readonly<Record<number, Code>> = {
   507: Code.ResourceExhausted,
 };
 
-/** Throws a ConnectError for a non-2xx envd /files answer (body read for the message). */
+/**
+ * Throws a ConnectError for a non-2xx envd /files answer: "<path>: <envd's message>" (envd's
+ * JSON error body; its raw text, bounded, when it is not JSON), so the API's caller reads
+ * e.g. "/data/x.bin: not enough disk space available".
+ */
 export async function checkFiles(res: IncomingMessage, path: string): Promise<IncomingMessage> {
   const status = res.statusCode ?? 0;
   if (status >= 200 && status < 300) return res;
   const text = (await readText(res)).slice(0, 500);
-  throw new ConnectError(`envd /files ${path}: ${status} ${text}`, HTTP_CODES[status] ?? Code.Internal);
+  throw new ConnectError(`${path}: ${envdMessage(text, status)}`, HTTP_CODES[status] ?? Code.Internal);
+}
+
+function envdMessage(text: string, status: number): string {
+  try {
+    const body = JSON.parse(text) as { message?: unknown };
+    if (typeof body.message === "string" && body.message !== "") return body.message;
+  } catch {
+    // Not JSON: the text itself.
+  }
+  return text.trim() || `envd answered HTTP ${status}`;
 }
 
 /** Rejects an empty path (InvalidArgument). */
