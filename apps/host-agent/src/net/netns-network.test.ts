@@ -56,9 +56,10 @@ if (skip) {
     await using _provider = provider;
     await using a = await provider.acquire("sb-a", { allowEgress: true });
     await using b = await provider.acquire("sb-b", { allowEgress: false });
-    await using _sa = startServerIn(a.name, a.guestIp, 8080);
-    await using _sb = startServerIn(b.name, b.guestIp, 8080);
-    await using _sw = startServerIn(wan.ns, "198.51.100.10", 8080);
+    await using sa = startServerIn(a.name, a.guestIp, 8080);
+    await using sb = startServerIn(b.name, b.guestIp, 8080);
+    await using sw = startServerIn(wan.ns, "198.51.100.10", 8080);
+    await Promise.all([sa.ready, sb.ready, sw.ready]);
     const hostSide = createServer((_q, s) => s.end("host service"));
     await new Promise<void>((r) => hostSide.listen(0, a.hostIp, r));
     t.after(() => new Promise<void>((r) => hostSide.close(() => r())));

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
 import { sleep } from "@wrenn/kit";
@@ -51,23 +52,43 @@ export async function egressElements(runner: CommandRunner, prefix: string): Pro
 
 // Tiny programs run with `node -e` inside namespaces (they are argv, not shell text).
 /** Answers every request with the peer address it saw. */
-const SERVER = `const [h,p]=process.argv.slice(1);require("http").createServer((q,s)=>s.end(q.socket.remoteAddress)).listen(+p,h)`;
+const SERVER = `const [h,p]=process.argv.slice(1);require("http").createServer((q,s)=>s.end(q.socket.remoteAddress)).listen(+p,h,()=>console.log("listening"))`;
 /** GETs a URL with a 500 ms timeout; prints the body, exit 1 on any failure. */
 const CLIENT = `const [u]=process.argv.slice(1);const q=require("http").get(u,{timeout:500},r=>{let b="";r.on("data",d=>b+=d);r.on("end",()=>{process.stdout.write(b);process.exit(0)})});q.on("timeout",()=>q.destroy(new Error("timeout")));q.on("error",e=>{process.stderr.write(e.message);process.exit(1)})`;
 
-/** A server started inside a namespace; dispose kills it (by its own PID, through the abort signal). @internal */
-export function startServerIn(netns: string, host: string, port: number): AsyncDisposable {
-  const ac = new AbortController();
-  const done = new ExecFileRunner()
-    .run(["ip", "netns", "exec", netns, process.execPath, "-e", SERVER, host, String(port)], {
-      signal: ac.signal,
-      timeoutMs: 300_000,
-    })
-    .catch(() => undefined);
+/** A server started by {@link startServerIn}. @internal */
+export interface NetnsServer extends AsyncDisposable {
+  /** Resolves once the server listens (it says so on stdout); rejects if it exits first. */
+  readonly ready: Promise<void>;
+}
+
+/**
+ * Starts the tiny echo-the-peer HTTP server inside `netns` on host:port. Await
+ * `ready` before probing it: starting Node takes seconds on a loaded host, so a
+ * probe with a deadline would measure the machine's load, not the network.
+ * @internal
+ */
+export function startServerIn(netns: string, host: string, port: number): NetnsServer {
+  const child = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", SERVER, host, String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr = (stderr + d).slice(-500);
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      if (d.includes("listening")) resolve();
+    });
+    void exited.then(() => reject(new Error(`server in ${netns} exited before listening: ${stderr}`)));
+  });
+  ready.catch(() => undefined); // observed by the caller; never an unhandled rejection here
   return {
+    ready,
     async [Symbol.asyncDispose]() {
-      ac.abort();
-      await done;
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
     },
   };
 }
