@@ -29,17 +29,37 @@ export function describeFilesError(err: unknown, subject?: string): { status: nu
   return { status, message: toConnectError(err, subject).message };
 }
 
+/** How long the rest of a refused upload is read and dropped before answering anyway. */
+export const UPLOAD_LINGER_MS = 5000;
+
 /**
  * Answers a failed /files request with envd's `{code, message}` body and logs
  * server-side failures (5xx) with their cause, which never reaches the client.
- * When the request body was not read to the end, the connection is closed
- * after the answer instead of draining a possibly huge upload.
+ *
+ * When the request body was not read to the end (an upload refused mid-way, e.g.
+ * the disk is full), the rest is read and dropped first and the answer goes out
+ * when the body ends — or after {@link UPLOAD_LINGER_MS}, then with the connection
+ * closed. Answering and closing at once makes the client's next write fail
+ * (EPIPE/ECONNRESET), and the reset can discard the answer it had not read yet:
+ * the client saw a broken pipe instead of the 507.
  */
 export function sendFilesError(res: ServerResponse, err: unknown, opts: { log: Logger; subject?: string }): void {
   const { status, message } = describeFilesError(err, opts.subject);
   if (status >= 500) opts.log.error({ err, status }, "files request failed");
   else opts.log.debug({ status, message }, "files request rejected");
   if (res.destroyed) return;
-  if (!res.headersSent && !res.req.complete) res.setHeader("connection", "close");
-  sendError(res, status, message);
+  const req = res.req;
+  if (res.headersSent || req.complete || req.destroyed) return sendError(res, status, message);
+  let answered = false;
+  const answer = (close: boolean) => {
+    if (answered || res.destroyed) return;
+    answered = true;
+    clearTimeout(linger);
+    if (close) res.setHeader("connection", "close");
+    sendError(res, status, message);
+  };
+  const linger = setTimeout(() => answer(true), UPLOAD_LINGER_MS);
+  req.once("end", () => answer(false));
+  req.once("error", () => answer(true));
+  req.resume();
 }

@@ -41,7 +41,9 @@ function once(call: EnvdHttpCall): Promise<IncomingMessage> {
       ...(call.signal ? { signal: call.signal } : {}),
     });
     req.once("response", resolve);
-    req.once("error", (err: Error) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
+    // `on`, not `once`: a request aborted after its answer arrived (an upload refused early)
+    // errors again, and an error event without a listener would crash the agent.
+    req.on("error", (err: Error) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
     const body = call.body;
     if (body === undefined) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);

@@ -79,7 +79,12 @@ async function serveUpload(deps: HostAgentDeps, req: IncomingMessage, res: Serve
     envd.upload(path, mp.body, mp.contentType, q.get("user") || "root", abort.signal),
     failed,
   ]);
-  await readText(await checkFiles(stored, path));
+  try {
+    await readText(await checkFiles(stored, path));
+  } finally {
+    // envd answered before the body ended (it refused the upload): stop sending the rest.
+    if (!mp.body.readableEnded) abort.abort(new Error("envd answered before the upload ended"));
+  }
   res.writeHead(204).end();
 }
 
