@@ -49,7 +49,10 @@ export function sendFilesError(res: ServerResponse, err: unknown, opts: { log: L
   else opts.log.debug({ status, message }, "files request rejected");
   if (res.destroyed) return;
   const req = res.req;
-  if (res.headersSent || req.complete || req.destroyed) return sendError(res, status, message);
+  if (res.headersSent || req.complete || req.destroyed) {
+    sendError(res, status, message);
+    return;
+  }
   let answered = false;
   const answer = (close: boolean) => {
     if (answered || res.destroyed) return;
