@@ -15,6 +15,7 @@
  */
 import assert from "node:assert/strict";
 import { stat } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import { request } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { createCapsulesRepo } from "../apps/control-plane/src/capsules/capsules.repo.js";
@@ -120,6 +121,22 @@ describe("hosts: registration, mTLS, heartbeats, outage and return, forced delet
       200,
     );
     assert.equal(exec.stdout, "over-mtls\n");
+    // The port proxy reaches the capsule over the agent's mTLS too (Node took the TLS server
+    // name from the capsule's Host header and refused the agent's certificate).
+    const viaProxy = async (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          { host: "127.0.0.1", port: s.port, path, headers: { host: `49983-${capsuleId}.localhost` } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    assert.equal(await viaProxy("/health"), 200);
+    assert.equal(await viaProxy("/envs"), 401, "envd answered: it wants the capsule's token");
 
     // Registration stamps the heartbeat time in its transaction (= the token record's used_at);
     // a later time can only come from a heartbeat the agent sent.

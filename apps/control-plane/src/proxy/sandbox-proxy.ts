@@ -1,6 +1,7 @@
 import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { type Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
+import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Logger } from "@wrenn/kit";
@@ -97,14 +98,24 @@ export class SandboxProxy implements RequestInterceptor {
     headers["x-forwarded-proto"] = "http";
     const remote = req.socket.remoteAddress;
     if (remote !== undefined) headers["x-forwarded-for"] = remote;
-    const request = scheme === "https" ? httpsRequest : httpRequest;
-    return request({
-      host: url.hostname.replace(/^\[|\]$/g, ""),
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const common = {
+      host,
       port: url.port,
       method: req.method,
       path: agentProxyPath(p.target, req.url ?? "/"),
       headers,
       agent: keepUpgrade ? false : agent,
+    };
+    if (scheme === "http") return httpRequest(common);
+    return httpsRequest({
+      ...common,
+      // The agent's certificate names the agent's address. Node would otherwise take the TLS
+      // server name from the Host header — the capsule's `{port}-{id}.{domain}` — and refuse it.
+      servername: isIP(host) ? "" : host,
+      // An upgrade gets its own connection (agent: false): it needs the pool's client
+      // certificate and CA itself.
+      ...(keepUpgrade ? clientTls(agent as HttpsAgent) : {}),
     });
   }
 
@@ -169,4 +180,12 @@ function rawError(socket: Duplex, status: number, message: string): void {
   socket.end(
     `HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/** The client-certificate settings of the pool's HTTPS agent, for a connection made outside it. */
+function clientTls(
+  agent: HttpsAgent,
+): Pick<HttpsAgent["options"], "ca" | "cert" | "key" | "minVersion" | "ALPNProtocols"> {
+  const { ca, cert, key, minVersion, ALPNProtocols } = agent.options;
+  return { ca, cert, key, minVersion, ALPNProtocols };
 }
