@@ -20,7 +20,7 @@ export interface BigTransfer {
 }
 
 /** Samples this process's RSS every 20 ms until stopped; returns the peak growth in MiB. */
-function rssWatch(): () => number {
+export function rssWatch(): () => number {
   const start = process.memoryUsage.rss();
   let peak = start;
   const timer = setInterval(() => {

@@ -1,5 +1,6 @@
 import { request } from "node:http";
 import { Readable } from "node:stream";
+import { rssWatch } from "../../e2e/big-file.js";
 
 /** A timed transfer and how much the control plane's RSS grew meanwhile (it runs in this process). */
 export interface TransferResult {
@@ -34,11 +35,7 @@ export function uploadBytes(
       "Content-Type: application/octet-stream\r\n\r\n",
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const rss0 = process.memoryUsage.rss();
-  let peak = rss0;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 50);
+  const stopWatch = rssWatch();
   const start = performance.now();
   return new Promise<TransferResult>((resolve, reject) => {
     const req = request(url, {
@@ -52,13 +49,13 @@ export function uploadBytes(
     req.on("response", (res) => {
       res.resume();
       res.on("end", () => {
-        clearInterval(sampler);
+        const rssGrowthMiB = stopWatch();
         if ((res.statusCode ?? 500) >= 300) reject(new Error(`upload to ${url}: HTTP ${res.statusCode}`));
-        else resolve({ ms: performance.now() - start, rssGrowthMiB: (peak - rss0) / 1048576 });
+        else resolve({ ms: performance.now() - start, rssGrowthMiB });
       });
     });
     req.on("error", (err) => {
-      clearInterval(sampler);
+      stopWatch();
       reject(new Error(`upload to ${url}: ${err.message}`, { cause: err }));
     });
     if (kind === "multipart") req.write(head);
@@ -74,24 +71,20 @@ export function downloadBytes(
   headers: Record<string, string>,
   body: string | undefined,
 ): Promise<TransferResult> {
-  const rss0 = process.memoryUsage.rss();
-  let peak = rss0;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 50);
+  const stopWatch = rssWatch();
   const start = performance.now();
   return new Promise<TransferResult>((resolve, reject) => {
     const req = request(url, { method: body === undefined ? "GET" : "POST", headers });
     req.on("response", (res) => {
       res.resume();
       res.on("end", () => {
-        clearInterval(sampler);
+        const rssGrowthMiB = stopWatch();
         if ((res.statusCode ?? 500) >= 300) reject(new Error(`download from ${url}: HTTP ${res.statusCode}`));
-        else resolve({ ms: performance.now() - start, rssGrowthMiB: (peak - rss0) / 1048576 });
+        else resolve({ ms: performance.now() - start, rssGrowthMiB });
       });
     });
     req.on("error", (err) => {
-      clearInterval(sampler);
+      stopWatch();
       reject(err);
     });
     req.end(body);
