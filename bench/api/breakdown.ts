@@ -6,9 +6,6 @@
  * is printed too: client, control plane and agent share this process's one thread, so CPU
  * spent on a request is time another request waits.
  */
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { Process } from "@wrenn/protocol/envd/process";
 import { createApiKeysRepo } from "../../apps/control-plane/src/api-keys/api-keys.repo.js";
 import { apiKeyLookupHash } from "../../apps/control-plane/src/auth/api-key.js";
 import { createCapsulesRepo } from "../../apps/control-plane/src/capsules/capsules.repo.js";
@@ -18,6 +15,7 @@ import { json, startStack } from "../../e2e/stack.js";
 import { fmtSummary } from "../lib/format.js";
 import { summarize } from "../lib/stats.js";
 import { type Row, renderTable } from "../lib/table.js";
+import { envdDirect, envdRunTrue } from "./envd-direct.js";
 import { downloadBytes } from "./transfer.js";
 
 const quick = process.argv.includes("--quick");
@@ -55,11 +53,7 @@ async function main(): Promise<void> {
   const s = await startStack();
   try {
     const { id } = (await (await s.api("/v1/capsules", json({}))).json()) as { id: string };
-    const record = s.agent.agent.manager.list().find((c) => c.id === id);
-    if (record?.envdUrl === undefined) throw new Error("no envd address for the capsule");
-    const envdUrl = record.envdUrl;
-    // envd refuses requests without the capsule's access token (the control plane derives it).
-    const envdAuth = { "x-access-token": s.cp.envdTokens.forCapsule(id) };
+    const { url: envdUrl, auth: envdAuth, process: envd } = envdDirect(s, id);
     const parsed = parsePublicId("capsule", id);
     if (!parsed.ok) throw new Error("bad capsule id");
     const capsuleUuid = parsed.uuid;
@@ -71,33 +65,10 @@ async function main(): Promise<void> {
     const host = await hosts.getById(s.hostId);
     if (host === undefined) throw new Error("no host row");
     const agent = s.pool.client({ id: host.id, address: host.address });
-    const envd = createClient(
-      Process,
-      createConnectTransport({
-        baseUrl: envdUrl,
-        httpVersion: "1.1",
-        useBinaryFormat: true,
-        interceptors: [
-          (next) => (req) => {
-            req.header.set("x-access-token", envdAuth["x-access-token"]);
-            return next(req);
-          },
-        ],
-      }),
-    );
     const rows: Row[] = [];
 
     step(`exec layers × ${calls}`);
-    rows.push(
-      row(
-        "exec: envd direct",
-        await measure(calls, async () => {
-          for await (const _ of envd.start({ process: { cmd: "/bin/true", args: [] }, stdin: false })) {
-            // drain to the end event
-          }
-        }),
-      ),
-    );
+    rows.push(row("exec: envd direct", await measure(calls, () => envdRunTrue(envd))));
     rows.push(
       row(
         "exec: agent RPC (CP's pool client)",

@@ -10,13 +10,11 @@
  *     next to the agent's ReadFileStream RPC.
  * Needs root (namespaces).
  */
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { Process } from "@wrenn/protocol/envd/process";
 import { json, startStack } from "../../e2e/stack.js";
 import { fmtRatio } from "../lib/format.js";
 import { summarize, timeRuns } from "../lib/stats.js";
 import { fmt, type Row, renderTable } from "../lib/table.js";
+import { envdDirect, envdRunTrue } from "./envd-direct.js";
 import { downloadBytes, uploadBytes } from "./transfer.js";
 
 const quick = process.argv.includes("--quick");
@@ -63,25 +61,7 @@ async function main(): Promise<void> {
 
     step(`exec round trip × ${execs}, through the API and straight to envd`);
     const { id } = (await (await s.api("/v1/capsules", json({}))).json()) as { id: string };
-    const record = s.agent.agent.manager.list().find((c) => c.id === id);
-    if (record?.envdUrl === undefined) throw new Error("no envd address for the capsule");
-    const envdUrl = record.envdUrl;
-    // envd refuses requests without the capsule's access token (the control plane derives it).
-    const envdAuth = { "x-access-token": s.cp.envdTokens.forCapsule(id) };
-    const envd = createClient(
-      Process,
-      createConnectTransport({
-        baseUrl: envdUrl,
-        httpVersion: "1.1",
-        useBinaryFormat: true,
-        interceptors: [
-          (next) => (req) => {
-            req.header.set("x-access-token", envdAuth["x-access-token"]);
-            return next(req);
-          },
-        ],
-      }),
-    );
+    const { url: envdUrl, auth: envdAuth, process: envd } = envdDirect(s, id);
     const apiExec = summarize(
       await timeRuns(execs, async () => (await s.api(`/v1/capsules/${id}/exec`, json({ cmd: "/bin/true" }))).text()),
     );
@@ -90,13 +70,7 @@ async function main(): Promise<void> {
     const rpcExec = summarize(
       await timeRuns(execs, () => rpc.exec({ sandboxId: id, cmd: "/bin/true", timeoutSec: 30 })),
     );
-    const envdExec = summarize(
-      await timeRuns(execs, async () => {
-        for await (const _ of envd.start({ process: { cmd: "/bin/true", args: [] }, stdin: false })) {
-          // drain to the end event
-        }
-      }),
-    );
+    const envdExec = summarize(await timeRuns(execs, () => envdRunTrue(envd)));
     rows.push({
       metric: "exec /bin/true round trip",
       value: `${fmt(apiExec.median, "ms")} · p99 ${fmt(apiExec.p99, "ms")}`,
