@@ -8,24 +8,10 @@
  * silently looking up another table.
  */
 import { randomUUID } from "node:crypto";
+import { ID_BODY_LENGTH, ID_PREFIXES, type IdKind } from "@wrenn/api-schema";
 
-/** Prefix of each kind of public id. Templates have none: they are addressed by name. */
-export const ID_PREFIXES = {
-  capsule: "cl-",
-  user: "usr-",
-  team: "team-",
-  apiKey: "key-",
-  host: "host-",
-  hostToken: "htok-",
-  hostRefreshToken: "hrt-",
-  auditLog: "log-",
-  build: "bld-",
-  adminPermission: "perm-",
-  channel: "ch-",
-} as const;
-
-/** A kind of public id, e.g. `"user"` for `usr-…`. */
-export type IdKind = keyof typeof ID_PREFIXES;
+// The prefixes and the body length are part of the API contract: one table, in the schema package.
+export { ID_PREFIXES, type IdKind } from "@wrenn/api-schema";
 
 /** Why a text is not a public id of the expected kind. */
 export type PublicIdFailure =
@@ -44,7 +30,7 @@ export type ParsedPublicId =
   | { readonly ok: false; readonly reason: PublicIdFailure };
 
 /** Characters after the prefix. */
-export const PUBLIC_ID_BODY_LENGTH = 25;
+export const PUBLIC_ID_BODY_LENGTH = ID_BODY_LENGTH;
 
 /** The all-zero UUID: the platform team (owner of shared hosts and admin audit entries) and the minimal template. */
 export const PLATFORM_TEAM_ID = "00000000-0000-0000-0000-000000000000";
