@@ -1,21 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemoryLogger } from "@wrenn/kit";
-import type { MailMessage } from "./mailer.js";
+import { resetMessage } from "./mail-test-helpers.js";
 import { NoopMailer } from "./noop-mailer.js";
-
-const reset: MailMessage = {
-  to: "ada@example.com",
-  subject: "Reset your Wrenn password",
-  recipientName: "Ada",
-  message: "Use the link.",
-  button: { text: "Reset password", url: "https://app.wrenn.test/reset?token=deadbeef" },
-};
 
 describe("NoopMailer", () => {
   it("logs recipient and subject but never the body or links", async () => {
     const logger = new MemoryLogger();
-    await new NoopMailer(logger).send(reset, AbortSignal.timeout(5000));
+    await new NoopMailer(logger).send(resetMessage, AbortSignal.timeout(5000));
     assert.deepEqual(logger.entries, [
       {
         level: "info",
@@ -29,11 +21,11 @@ describe("NoopMailer", () => {
   it("validates like the real mailers", async () => {
     const mailer = new NoopMailer(new MemoryLogger());
     await assert.rejects(
-      mailer.send({ ...reset, button: { text: "x", url: "javascript:x" } }, AbortSignal.timeout(5000)),
+      mailer.send({ ...resetMessage, button: { text: "x", url: "javascript:x" } }, AbortSignal.timeout(5000)),
       {
         reason: "MAIL_BUTTON_URL_INVALID",
       },
     );
-    await assert.rejects(mailer.send(reset, AbortSignal.abort()), { code: "canceled" });
+    await assert.rejects(mailer.send(resetMessage, AbortSignal.abort()), { code: "canceled" });
   });
 });

@@ -4,16 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PlatformError } from "@wrenn/kit";
-import type { MailMessage } from "./mailer.js";
+import { resetMessage } from "./mail-test-helpers.js";
 import { formatOutboxEntry, OUTBOX_FILE_NAME, OutboxMailer, readOutbox } from "./outbox-mailer.js";
-
-const reset: MailMessage = {
-  to: "ada@example.com",
-  subject: "Reset your Wrenn password",
-  recipientName: "Ada",
-  message: "Use the link.",
-  button: { text: "Reset password", url: "https://app.wrenn.test/reset?token=deadbeef" },
-};
 
 describe("OutboxMailer", () => {
   let root: string;
@@ -27,8 +19,8 @@ describe("OutboxMailer", () => {
   it("appends one 0600 JSON line per message that readOutbox returns", async () => {
     const path = join(root, "wrenn-dir", OUTBOX_FILE_NAME);
     const mailer = new OutboxMailer({ path, now: () => Date.UTC(2030, 0, 2, 3, 4, 5) });
-    await mailer.send(reset, AbortSignal.timeout(5000));
-    await mailer.send({ ...reset, to: "bob@example.com", button: undefined }, AbortSignal.timeout(5000));
+    await mailer.send(resetMessage, AbortSignal.timeout(5000));
+    await mailer.send({ ...resetMessage, to: "bob@example.com", button: undefined }, AbortSignal.timeout(5000));
 
     assert.equal((await stat(path)).mode & 0o777, 0o600);
     assert.equal((await stat(join(root, "wrenn-dir"))).mode & 0o777, 0o700);
@@ -73,7 +65,7 @@ describe("OutboxMailer", () => {
     const big = "x".repeat(200_000);
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        mailer.send({ ...reset, subject: `n${i}`, message: big }, AbortSignal.timeout(10_000)),
+        mailer.send({ ...resetMessage, subject: `n${i}`, message: big }, AbortSignal.timeout(10_000)),
       ),
     );
     const entries = await readOutbox(path, { limit: 100 });
@@ -87,14 +79,14 @@ describe("OutboxMailer", () => {
     const path = join(root, "wide.jsonl");
     await writeFile(path, "");
     await chmod(path, 0o644);
-    await new OutboxMailer({ path }).send(reset, AbortSignal.timeout(5000));
+    await new OutboxMailer({ path }).send(resetMessage, AbortSignal.timeout(5000));
     assert.equal((await stat(path)).mode & 0o777, 0o600);
   });
 
   it("reads a missing outbox as empty and skips a torn last line", async () => {
     assert.deepEqual(await readOutbox(join(root, "absent.jsonl")), []);
     const path = join(root, "torn.jsonl");
-    await new OutboxMailer({ path }).send(reset, AbortSignal.timeout(5000));
+    await new OutboxMailer({ path }).send(resetMessage, AbortSignal.timeout(5000));
     await appendFile(path, '{"at":"2030-01-01T00:00:00Z","to":"cut@exa');
     await appendFile(path, '\n{"unrelated":true}\n');
     assert.deepEqual(
@@ -105,19 +97,21 @@ describe("OutboxMailer", () => {
 
   it("rejects invalid messages, aborted signals and unwritable paths with typed errors", async () => {
     const mailer = new OutboxMailer({ path: join(root, "errors.jsonl") });
-    await assert.rejects(mailer.send({ ...reset, to: "nobody" }, AbortSignal.timeout(5000)), {
+    await assert.rejects(mailer.send({ ...resetMessage, to: "nobody" }, AbortSignal.timeout(5000)), {
       reason: "MAIL_RECIPIENT_INVALID",
     });
-    await assert.rejects(mailer.send(reset, AbortSignal.abort()), { code: "canceled" });
+    await assert.rejects(mailer.send(resetMessage, AbortSignal.abort()), { code: "canceled" });
     const blocked = join(root, "a-file");
     await writeFile(blocked, "");
     const unwritable = new OutboxMailer({ path: join(blocked, "outbox.jsonl") });
     await assert.rejects(
-      unwritable.send(reset, AbortSignal.timeout(5000)),
+      unwritable.send(resetMessage, AbortSignal.timeout(5000)),
       (e) => e instanceof PlatformError && e.reason === "MAIL_OUTBOX_WRITE_FAILED",
     );
     // A failed write does not wedge the queue for the next one.
-    await assert.rejects(unwritable.send(reset, AbortSignal.timeout(5000)), { reason: "MAIL_OUTBOX_WRITE_FAILED" });
+    await assert.rejects(unwritable.send(resetMessage, AbortSignal.timeout(5000)), {
+      reason: "MAIL_OUTBOX_WRITE_FAILED",
+    });
     await assert.rejects(readFile(join(root, "errors.jsonl")), { code: "ENOENT" });
   });
 });
