@@ -40,6 +40,9 @@ const bundle = await build({
   sourcemap: "external",
   legalComments: "none",
   external: ["node-pty", "fs-xattr"],
+  // Every global `Headers` becomes envd's own (src/rpc/light-headers.ts): Node's
+  // loads all of undici on first touch, which the first RPC paid for.
+  inject: [new URL("./src/rpc/light-headers.ts", import.meta.url).pathname],
   // The bundle runs inside a function (see loaderSource) that receives the
   // loader's import.meta.url: node-pty is resolved next to envd.mjs.
   define: { "import.meta.url": "__envdModuleUrl" },

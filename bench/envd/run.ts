@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { ENVD_BUNDLE, spawnEnvd } from "../../apps/envd/src/testing/spawn-envd.js";
 import { renderTable } from "../lib/table.js";
 import { benchExec } from "./exec.js";
+import { benchFirstUse, type EnvdVariant } from "./first-use.js";
 import { benchIdle } from "./idle.js";
 import { benchStartup } from "./startup.js";
 import { benchTransfer } from "./transfer.js";
@@ -17,18 +18,25 @@ const { values } = parseArgs({
     quick: { type: "boolean" },
     bundle: { type: "string" },
     idle: { type: "boolean" },
+    "first-use": { type: "boolean" },
+    variant: { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   },
 });
 if (values.help) {
   process.stdout.write(
     [
-      "Usage: ./wrenn bench envd [--quick] [--bundle <file>] [--idle]",
+      "Usage: ./wrenn bench envd [--quick] [--bundle <file>] [--idle | --first-use [--variant …]]",
       "  --quick          fewer runs and 128 MiB transfers instead of 1 GiB",
       "  --idle           only the idle table (root): CPU of idle envds, each alone in a",
       "                   network namespace as in a capsule, and listen → reachable latency",
       "  --bundle <file>  benchmark another envd build (default apps/envd/dist/envd.mjs),",
       "                   e.g. an older one, to compare two builds under the same conditions",
+      "  --first-use      only the first-use table: start → /health, first /init, first and",
+      "                   later Starts, first filesystem call, idle RSS/PSS/USS",
+      "  --variant 'label=<file> [node flags…]'",
+      "                   with --first-use, repeatable: compare builds and/or node flags,",
+      "                   interleaved run by run",
       "",
     ].join("\n"),
   );
@@ -37,6 +45,28 @@ if (values.help) {
 const quick = values.quick === true;
 const bundle = values.bundle === undefined ? ENVD_BUNDLE : resolve(values.bundle);
 const label = `${quick ? "quick" : "full"}; ${bundle === ENVD_BUNDLE ? "" : `${bundle}; `}Node ${process.version}`;
+
+if (values["first-use"]) {
+  const loadAtStart = loadavg()[0] ?? Number.NaN;
+  const variants: EnvdVariant[] = (values.variant ?? []).map(parseVariant);
+  if (variants.length === 0) variants.push({ label: "envd", bundle });
+  const rows = await benchFirstUse(quick ? 5 : 15, variants);
+  process.stdout.write(
+    renderTable(`envd first use (${label}; load average ${loadAtStart.toFixed(1)} at the start)`, rows),
+  );
+  process.exit(0);
+}
+
+/** `label=<file> [flags…]` → a variant (the file relative to the working directory). */
+function parseVariant(spec: string): EnvdVariant {
+  const eq = spec.indexOf("=");
+  const [file, ...nodeArgs] = spec
+    .slice(eq + 1)
+    .trim()
+    .split(/\s+/);
+  if (eq < 1 || !file) throw new Error(`--variant ${spec}: expected label=<file> [node flags…]`);
+  return { label: spec.slice(0, eq), bundle: resolve(file), nodeArgs };
+}
 
 if (values.idle) {
   const loadAtStart = loadavg()[0] ?? Number.NaN;
