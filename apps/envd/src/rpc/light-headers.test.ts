@@ -83,7 +83,10 @@ describe("LightHeaders behaves like the Fetch standard's Headers", () => {
       (h) => h.get("y"),
     ]);
     assert.throws(() => new LightHeaders([["only-a-name"]]), TypeError);
-    assert.throws(() => new Headers([["only-a-name"]] as unknown as ConstructorParameters<typeof Headers>[0]), TypeError);
+    assert.throws(
+      () => new Headers([["only-a-name"]] as unknown as ConstructorParameters<typeof Headers>[0]),
+      TypeError,
+    );
   });
 
   it("never puts a refused value into its error message", () => {
