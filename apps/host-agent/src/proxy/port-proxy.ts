@@ -27,8 +27,20 @@ function isStaleSocket(err: NodeJS.ErrnoException): boolean {
   return err.code === "ECONNRESET" || err.code === "EPIPE";
 }
 
-/** Where a sandbox's guest listens (`paused`: it exists but cannot answer now), or undefined when it is not here. */
-export type GuestResolver = (sandboxId: string) => { readonly guestIp: string; readonly paused?: boolean } | undefined;
+/** Where a sandbox's guest listens; `paused`: it exists but cannot answer now. */
+export interface GuestAddress {
+  readonly guestIp: string;
+  readonly paused?: boolean;
+}
+
+/**
+ * Where a sandbox's guest listens, or undefined when it is not here. The agent's own resolver
+ * answers synchronously (one map lookup); the proxy thread's asks the agent's main thread and
+ * answers with a promise.
+ */
+export type GuestResolver = (sandboxId: string) => GuestAddress | undefined | Promise<GuestAddress | undefined>;
+
+type Located = { target: UpstreamTarget; upstreamPath: string } | { error: ProxyErrorBody };
 
 /** A cached per sandbox+port+guest address forwarding target. */
 export interface UpstreamTarget {
@@ -60,6 +72,7 @@ export class PortProxy {
   // The guest address is part of the key so a sandbox resumed with a new address misses
   // its stale entry instead of forwarding to the old one.
   readonly #targets = new Map<string, UpstreamTarget>();
+  readonly #evictListeners = new Set<(sandboxId: string) => void>();
 
   constructor(options: PortProxyOptions) {
     this.agent = new ProxyAgent(options);
@@ -72,8 +85,20 @@ export class PortProxy {
     return [...this.#targets.keys()];
   }
 
-  /** Forgets every target of a sandbox and drops its pooled sockets; call on destroy. */
+  /** Where the guest of `sandboxId` listens, as this proxy's resolver says. */
+  guest(sandboxId: string): GuestAddress | undefined | Promise<GuestAddress | undefined> {
+    return this.#resolve(sandboxId);
+  }
+
+  /** Calls `listener` on every {@link evict} (the proxy thread forgets the same targets). */
+  onEvict(listener: (sandboxId: string) => void): () => void {
+    this.#evictListeners.add(listener);
+    return () => this.#evictListeners.delete(listener);
+  }
+
+  /** Forgets every target of a sandbox and drops its pooled sockets; call on destroy and pause. */
   evict(sandboxId: string): void {
+    for (const listener of this.#evictListeners) listener(sandboxId);
     for (const [key, t] of this.#targets) {
       if (!key.startsWith(`${sandboxId}/`)) continue;
       this.#targets.delete(key);
@@ -87,18 +112,24 @@ export class PortProxy {
     this.#targets.clear();
   }
 
-  /** Resolves a request URL to a target, or to the error answer to send. */
-  #target(
-    url: string | undefined,
-  ): { target: UpstreamTarget; upstreamPath: string } | { error: ProxyErrorBody } | undefined {
+  /**
+   * Resolves a request URL to a target or to the error answer to send (synchronously when the
+   * resolver is), or undefined when the URL is not under `/proxy/`.
+   */
+  #locate(url: string | undefined): Located | Promise<Located> | undefined {
     const parsed = parseProxyPath(url ?? "/");
     if (parsed.kind === "not-proxy") return undefined;
     if (parsed.kind === "invalid") return { error: badPath(parsed.message) };
-    const guest = this.#resolve(parsed.target.sandboxId);
+    const p = parsed.target;
+    const guest = this.#resolve(p.sandboxId);
+    return guest instanceof Promise ? guest.then((g) => this.#located(p, g)) : this.#located(p, guest);
+  }
+
+  #located(p: ProxyTarget, guest: GuestAddress | undefined): Located {
     if (guest === undefined) return { error: unknownSandbox() };
     // A frozen guest would accept the connection and never answer: say so at once instead.
     if (guest.paused) return { error: sandboxPaused() };
-    return { target: this.#cached(parsed.target, guest.guestIp), upstreamPath: parsed.target.upstreamPath };
+    return { target: this.#cached(p, guest.guestIp), upstreamPath: p.upstreamPath };
   }
 
   #cached(p: ProxyTarget, guestIp: string): UpstreamTarget {
@@ -116,11 +147,27 @@ export class PortProxy {
    * `/proxy/`, so the caller can route it elsewhere.
    */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const found = this.#target(req.url);
+    const found = this.#locate(req.url);
     if (found === undefined) return false;
+    if (!(found instanceof Promise)) {
+      this.#forward(req, res, found);
+      return true;
+    }
+    found.then(
+      // The client may have left while the guest was looked up: then there is nothing to do.
+      (located) => (res.destroyed ? undefined : this.#forward(req, res, located)),
+      (err: unknown) => {
+        this.#log.error({ err: String(err) }, "port proxy could not resolve a capsule");
+        res.destroy();
+      },
+    );
+    return true;
+  }
+
+  #forward(req: IncomingMessage, res: ServerResponse, found: Located): void {
     if ("error" in found) {
       sendProxyError(res, found.error);
-      return true;
+      return;
     }
     const { target: t, upstreamPath } = found;
     const abort = new AbortController();
@@ -178,18 +225,27 @@ export class PortProxy {
       }
     };
     send(true);
-    return true;
   }
 
   /** Handles an HTTP upgrade (WebSocket). Returns false when the URL is not under `/proxy/`. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const found = this.#target(req.url);
+    const found = this.#locate(req.url);
     if (found === undefined) return false;
-    if ("error" in found) {
-      sendProxyErrorRaw(socket, found.error);
+    const go = (located: Located): void => {
+      if ("error" in located) sendProxyErrorRaw(socket, located.error);
+      else forwardUpgrade({ req, socket, head, ...located, agent: this.agent, log: this.#log });
+    };
+    if (!(found instanceof Promise)) {
+      go(found);
       return true;
     }
-    forwardUpgrade({ req, socket, head, ...found, agent: this.agent, log: this.#log });
+    found.then(
+      (located) => (socket.destroyed ? undefined : go(located)),
+      (err: unknown) => {
+        this.#log.error({ err: String(err) }, "port proxy could not resolve a capsule");
+        socket.destroy();
+      },
+    );
     return true;
   }
 }

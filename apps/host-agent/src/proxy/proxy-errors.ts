@@ -38,6 +38,14 @@ export const unreachable = (port: number): ProxyErrorBody => ({
   message: `nothing answered on port ${port} in the sandbox; is a server listening on 0.0.0.0:${port}?`,
 });
 
+/** 404: the proxy thread's listener serves only `/proxy/{sandboxId}/{port}/...`. */
+export const routeNotFound = (): ProxyErrorBody => ({
+  status: 404,
+  code: "not_found",
+  reason: "route_not_found",
+  message: "this listener serves only /proxy/{sandboxId}/{port}/...",
+});
+
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: "Bad Request",
   404: "Not Found",
