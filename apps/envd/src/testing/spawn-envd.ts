@@ -21,14 +21,19 @@ export interface SpawnedEnvd extends AsyncDisposable {
  * Starts the bundled envd on a free loopback port and resolves once
  * `/health` answers (whatever the log level). Startup stderr is attached to
  * the error if it exits first. Dispose sends SIGTERM and waits for the exit.
- * `bundle` runs another build instead (benchmarks compare builds with it).
+ * `bundle` runs another build instead (benchmarks compare builds with it);
+ * `nodeArgs` go before it on node's command line (V8 flags).
  * @internal
  */
-export async function spawnEnvd(args: readonly string[] = [], bundle = ENVD_BUNDLE): Promise<SpawnedEnvd> {
+export async function spawnEnvd(
+  args: readonly string[] = [],
+  bundle = ENVD_BUNDLE,
+  nodeArgs: readonly string[] = [],
+): Promise<SpawnedEnvd> {
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build -w @wrenn/envd first`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [bundle, "--port", String(port), "--host", "127.0.0.1", ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, bundle, "--port", String(port), "--host", "127.0.0.1", ...args], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";

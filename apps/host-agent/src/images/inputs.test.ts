@@ -36,7 +36,9 @@ describe("collectImageFiles + imageHash", () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "wrenn-inputs-"));
     await writeFile(join(dir, "node"), "node-binary", { mode: 0o755 });
-    await writeFile(join(dir, "envd.mjs"), "bundle");
+    await writeFile(join(dir, "envd.mjs"), "loader");
+    await writeFile(join(dir, "envd.bundle.cjs"), "bundle");
+    await writeFile(join(dir, "envd.code-cache"), "cache");
     for (const addon of ["fs-xattr", "node-pty"]) {
       await mkdir(join(dir, "nm", addon, "build", "Release"), { recursive: true });
       await writeFile(join(dir, "nm", addon, "package.json"), "{}");
@@ -55,6 +57,8 @@ describe("collectImageFiles + imageHash", () => {
       files.map((f) => [f.dest, f.mode.toString(8)]),
       [
         ["/usr/local/bin/node", "755"],
+        ["/usr/local/lib/wrenn/envd/envd.bundle.cjs", "644"],
+        ["/usr/local/lib/wrenn/envd/envd.code-cache", "644"],
         ["/usr/local/lib/wrenn/envd/envd.mjs", "644"],
         ["/usr/local/lib/wrenn/envd/node_modules/fs-xattr/build/Release/a.node", "644"],
         ["/usr/local/lib/wrenn/envd/node_modules/fs-xattr/package.json", "644"],

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
-import { join, posix, relative, sep } from "node:path";
+import { dirname, join, posix, relative, sep } from "node:path";
 import { GUEST_PATHS, type ImageTemplate, RECIPE_VERSION } from "./template.js";
 
 /** One host file copied into the image. */
@@ -20,11 +20,17 @@ export interface ImageFile {
 export interface ImageSources {
   /** The Node runtime copied to /usr/local/bin/node (Debian bookworm's nodejs is too old). */
   readonly nodeBinary: string;
-  /** The envd bundle, e.g. apps/envd/dist/envd.mjs. */
+  /** The envd entry file, e.g. apps/envd/dist/envd.mjs (ENVD_BESIDE_ENTRY lie beside it). */
   readonly envdBundle: string;
   /** A node_modules folder holding the native addon packages envd leaves external. */
   readonly nodeModulesDir: string;
 }
+
+/**
+ * Files envd.mjs loads from its own directory (apps/envd/build.mjs): the
+ * bundle V8 compiles and its V8 code cache, made with the Node binary the image gets.
+ */
+export const ENVD_BESIDE_ENTRY = ["envd.bundle.cjs", "envd.code-cache"] as const;
 
 /** envd's external native addon packages (shipped in node_modules/ beside the bundle). */
 export const ENVD_ADDONS = ["fs-xattr", "node-pty"] as const;
@@ -70,6 +76,9 @@ export async function collectImageFiles(sources: ImageSources): Promise<ImageFil
   const pending: Array<Promise<ImageFile>> = [
     describe(sources.nodeBinary, GUEST_PATHS.node),
     describe(sources.envdBundle, GUEST_PATHS.envdBundle),
+    ...ENVD_BESIDE_ENTRY.map((name) =>
+      describe(join(dirname(sources.envdBundle), name), posix.join(GUEST_PATHS.envdDir, name)),
+    ),
   ];
   for (const addon of ENVD_ADDONS) {
     const root = join(sources.nodeModulesDir, addon);
