@@ -47,8 +47,9 @@ export async function waitForHealth(
 
 /**
  * Tells envd the capsule (re)started: `POST /init` with the host's time, envd's hook for a
- * resume (clock, stale sockets). Failing it is not fatal to the capsule, so it returns the status.
+ * resume (clock, stale sockets). Failing it is not fatal to the capsule, so it returns the status
+ * (undefined: no HTTP answer within `timeoutMs`, default 5 s).
  */
-export function notifyResumed(envdUrl: string): Promise<number | undefined> {
-  return guestRequest(`${envdUrl}/init`, "POST", JSON.stringify({ timestamp: new Date().toISOString() }), 5000);
+export function notifyResumed(envdUrl: string, timeoutMs = 5000): Promise<number | undefined> {
+  return guestRequest(`${envdUrl}/init`, "POST", JSON.stringify({ timestamp: new Date().toISOString() }), timeoutMs);
 }

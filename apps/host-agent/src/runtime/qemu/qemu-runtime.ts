@@ -6,8 +6,9 @@ import { PlatformError } from "@wrenn/kit";
 import { type CommandRunner, runChecked } from "../../exec/command-runner.js";
 import type { PidFiles } from "../../exec/pid-files.js";
 import type { Runtime, RuntimeAvailability, SandboxHandle, SandboxSpec } from "../runtime.js";
-import { ensureGuestKernel } from "./guest-kernel.js";
+import { ensureGuestKernel, type GuestKernel } from "./guest-kernel.js";
 import type { QemuSpec } from "./qemu-argv.js";
+import { type QemuPhaseListener, timed } from "./qemu-phases.js";
 import { QemuSandbox } from "./qemu-sandbox.js";
 import { QemuVm } from "./qemu-vmm.js";
 import { ensureTemplateSnapshot, type TemplateSnapshotKey } from "./template-snapshot.js";
@@ -33,6 +34,8 @@ export interface QemuRuntimeOptions {
   readonly templateSnapshots?: boolean;
   /** Records each QEMU's PID while it runs, so a restarted agent can end what a crash left. */
   readonly pidFiles?: PidFiles;
+  /** Receives the duration of each step of create, pause and resume (benchmarks). */
+  readonly onPhase?: QemuPhaseListener;
 }
 
 /** The parts of a spec that a memory snapshot depends on (paths of per-capsule files do not count). */
@@ -71,7 +74,21 @@ async function hostTscKhz(): Promise<number> {
 export class QemuRuntime implements Runtime {
   readonly kind = "qemu" as const;
   #version: string | undefined;
+  #kernel: Promise<GuestKernel> | undefined;
   constructor(readonly options: QemuRuntimeOptions) {}
+
+  /**
+   * The cached guest kernel, looked up once per runtime: the look-up asks apt which package
+   * the meta-package points at, which took 1–3.7 s on a busy host, on every create. Looked up
+   * again when a file went missing (cache pruned) or the last look-up failed.
+   */
+  async #guestKernel(): Promise<GuestKernel> {
+    const known = await this.#kernel?.catch(() => undefined);
+    if (known && existsSync(known.kernel) && existsSync(known.initrd)) return known;
+    const { wrennDir, runner } = this.options;
+    this.#kernel = ensureGuestKernel({ wrennDir, runner });
+    return this.#kernel;
+  }
 
   async #qemuVersion(): Promise<string> {
     if (this.#version === undefined) {
@@ -106,8 +123,8 @@ export class QemuRuntime implements Runtime {
     if (!ext4 && !spec.image.vmSnapshot) {
       throw new PlatformError("invalid_argument", "NO_EXT4_IMAGE", "the qemu runtime needs image.ext4Path");
     }
-    const { runner } = this.options;
-    const kernel = await ensureGuestKernel({ wrennDir: this.options.wrennDir, runner });
+    const { runner, onPhase } = this.options;
+    const kernel = await timed(onPhase, "kernel", () => this.#guestKernel());
     await mkdir(spec.stateDir, { recursive: true });
     const overlay = join(spec.stateDir, "root.qcow2");
     const qemuSpec: QemuSpec = {
@@ -139,41 +156,44 @@ export class QemuRuntime implements Runtime {
       overlay,
       stateFile: join(spec.stateDir, "vm.state"),
       runner,
+      ...(onPhase ? { onPhase } : {}),
     });
     const envdUrl = sandbox.envdUrl;
+    // Absolute backing paths + explicit formats (pitfall 10); the backing layers are never written.
+    const makeOverlay = (backing: string, format: "qcow2" | "raw") =>
+      timed(onPhase, "overlay", () =>
+        runChecked(runner, ["qemu-img", "create", "-q", "-f", "qcow2", "-b", backing, "-F", format, overlay], {
+          signal,
+        }),
+      );
     try {
       if (snapshot) {
         // A snapshot template (CreateSnapshot): its own flattened disk and memory state.
-        await runChecked(
-          runner,
-          ["qemu-img", "create", "-q", "-f", "qcow2", "-b", snapshot.disk, "-F", "qcow2", overlay],
-          {
-            signal,
-          },
-        );
+        await makeOverlay(snapshot.disk, "qcow2");
         await sandbox.restoreFrom(snapshot.stateFile, signal);
       } else if (this.options.templateSnapshots ?? true) {
-        const snap = await ensureTemplateSnapshot({
-          wrennDir: this.options.wrennDir,
-          // Keyed by the image, not the template id: every template id on the same image
-          // (and the zero id of the built-in `minimal`) shares one pre-booted snapshot.
-          templateId: `img-${createHash("sha256").update(ext4).digest("hex").slice(0, 12)}`,
-          runner,
-          key: { ext4, qemuVersion: await this.#qemuVersion(), spec: snapshotShape(qemuSpec) },
-          bootSpec: qemuSpec,
-          envdUrl,
-          signal,
-        });
-        // Absolute backing paths + explicit formats (pitfall 10); the template layers are never written.
-        await runChecked(runner, ["qemu-img", "create", "-q", "-f", "qcow2", "-b", snap.disk, "-F", "qcow2", overlay], {
-          signal,
-        });
+        const qemuVersion = await this.#qemuVersion();
+        const snap = await timed(onPhase, "template snapshot", () =>
+          ensureTemplateSnapshot({
+            wrennDir: this.options.wrennDir,
+            // Keyed by the image, not the template id: every template id on the same image
+            // (and the zero id of the built-in `minimal`) shares one pre-booted snapshot.
+            templateId: `img-${createHash("sha256").update(ext4).digest("hex").slice(0, 12)}`,
+            runner,
+            key: { ext4, qemuVersion, spec: snapshotShape(qemuSpec) },
+            bootSpec: qemuSpec,
+            envdUrl,
+            signal,
+          }),
+        );
+        await makeOverlay(snap.disk, "qcow2");
         await sandbox.restoreFrom(snap.state, signal);
       } else {
-        await runChecked(runner, ["qemu-img", "create", "-q", "-f", "qcow2", "-b", ext4, "-F", "raw", overlay], {
+        await makeOverlay(ext4, "raw");
+        await sandbox.attach(
+          await timed(onPhase, "qemu start", () => QemuVm.start(qemuSpec, undefined, signal)),
           signal,
-        });
-        await sandbox.attach(await QemuVm.start(qemuSpec, undefined, signal), signal);
+        );
       }
       return sandbox;
     } catch (err) {

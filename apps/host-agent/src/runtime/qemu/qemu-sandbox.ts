@@ -12,6 +12,7 @@ import type {
 } from "../runtime.js";
 import { notifyResumed, waitForHealth } from "./guest-http.js";
 import type { QemuSpec } from "./qemu-argv.js";
+import { type QemuPhaseListener, timed } from "./qemu-phases.js";
 import { QemuVm } from "./qemu-vmm.js";
 
 /** Files a capsule owns, all removed on dispose. */
@@ -20,9 +21,13 @@ export interface QemuSandboxFiles {
   readonly stateFile: string;
   /** Runs qemu-img and e2fsck for materialize(). @default ExecFileRunner */
   readonly runner?: CommandRunner;
+  /** Timings of start, restore and pause steps (benchmarks). */
+  readonly onPhase?: QemuPhaseListener;
 }
 
 const HEALTH_TIMEOUT_MS = 60_000;
+/** The first `/init` of a restored guest: its answer is the readiness signal, so be patient. */
+const RESTORED_INIT_TIMEOUT_MS = 15_000;
 /** USER_HZ on Linux x86-64: /proc/<pid>/stat times are in 1/100 s. */
 const TICK_MICROS = 10_000;
 
@@ -54,8 +59,15 @@ export class QemuSandbox implements SandboxHandle {
     });
   }
 
-  /** Adopts a started VM, waits for envd and tells it the capsule (re)started. */
-  async attach(vm: QemuVm, signal?: AbortSignal): Promise<void> {
+  /**
+   * Adopts a started VM, waits for envd and tells it the capsule (re)started (`/init`).
+   * `restored`: the VM came from a snapshot taken while envd listened, so `/init` goes out at
+   * once and its answer (any HTTP status: envd may hold another capsule's token) is the
+   * readiness signal; a `/health` poll (with its interval and short per-try timeouts, which
+   * the first request of a restored TCG guest can exceed while its code is retranslated)
+   * only runs when envd cannot be reached.
+   */
+  async attach(vm: QemuVm, signal?: AbortSignal, restored = false): Promise<void> {
     this.#vm = vm;
     this.#expectingExit = false;
     void vm.process.exited.then((e) => {
@@ -64,21 +76,28 @@ export class QemuSandbox implements SandboxHandle {
         this.#settle({ ...e, reason: `QEMU exited unexpectedly: ${vm.process.stderrTail().trim().slice(-300)}` });
       }
     });
-    await waitForHealth(
-      this.envdUrl,
-      HEALTH_TIMEOUT_MS,
-      () =>
-        this.#ended ? new PlatformError("internal", "QEMU_EXITED", this.#ended.reason ?? "QEMU exited") : undefined,
-      signal,
+    const { onPhase } = this.files;
+    if (restored) {
+      const status = await timed(onPhase, "/init", () => notifyResumed(this.envdUrl, RESTORED_INIT_TIMEOUT_MS));
+      if (status !== undefined) return;
+    }
+    await timed(onPhase, "guest → /health", () =>
+      waitForHealth(
+        this.envdUrl,
+        HEALTH_TIMEOUT_MS,
+        () =>
+          this.#ended ? new PlatformError("internal", "QEMU_EXITED", this.#ended.reason ?? "QEMU exited") : undefined,
+        signal,
+      ),
     );
-    await notifyResumed(this.envdUrl);
+    await timed(onPhase, "/init", () => notifyResumed(this.envdUrl));
   }
 
   async pause(signal?: AbortSignal): Promise<PauseMode> {
     const vm = this.#live();
     if (!vm) return "memory"; // already paused
     this.#expectingExit = true;
-    await vm.saveAndQuit(this.files.stateFile, signal);
+    await timed(this.files.onPhase, "save", () => vm.saveAndQuit(this.files.stateFile, signal));
     this.#vm = undefined;
     return "memory";
   }
@@ -92,10 +111,12 @@ export class QemuSandbox implements SandboxHandle {
 
   /** Starts QEMU restoring from `stateFile` (own pause file or a template snapshot), then attach(). */
   async restoreFrom(stateFile: string, signal?: AbortSignal): Promise<void> {
-    const vm = await QemuVm.start(this.spec, stateFile, signal);
+    const { onPhase } = this.files;
+    const vm = await timed(onPhase, "qemu start", () => QemuVm.start(this.spec, stateFile, signal));
     try {
-      await vm.contAfterIncoming(signal);
-      await this.attach(vm, signal);
+      await timed(onPhase, "incoming load", () => vm.waitIncomingLoaded(signal));
+      await timed(onPhase, "cont", () => vm.cont());
+      await this.attach(vm, signal, true);
     } catch (err) {
       this.#expectingExit = true;
       await vm.quit();

@@ -71,17 +71,23 @@ export class QemuVm implements AsyncDisposable {
     return (await this.qmp.execute<{ status: string }>("query-status")).status;
   }
 
-  /** After an incoming migration: waits until the state is loaded (`paused`), then resumes vCPUs. */
-  async contAfterIncoming(signal?: AbortSignal): Promise<void> {
+  /**
+   * After `-incoming`: resolves once the state is loaded (`paused`, or `running` when the
+   * snapshot was taken running); rejects when the load failed.
+   */
+  async waitIncomingLoaded(signal?: AbortSignal): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
       const s = await this.status();
-      if (s === "paused" || s === "postmigrate") break;
-      if (s === "running") return;
+      if (s === "paused" || s === "postmigrate" || s === "running") return;
       if (s !== "inmigrate") throw new PlatformError("internal", "QEMU_RESTORE_FAILED", `restore ended in ${s}`);
       await sleep(10);
     }
-    await this.qmp.execute("cont");
+  }
+
+  /** Resumes the vCPUs (a no-op when they already run). */
+  async cont(): Promise<void> {
+    if ((await this.status()) !== "running") await this.qmp.execute("cont");
   }
 
   /** Stops vCPUs and writes memory + device state to `file`, then quits QEMU. */

@@ -5,12 +5,13 @@ import { join } from "node:path";
 import { PlatformError } from "@wrenn/kit";
 import { type CommandRunner, runChecked } from "../../exec/command-runner.js";
 import { cachedBuild } from "../../images/image-cache.js";
+import { warmEnvd } from "./envd-warmup.js";
 import { notifyResumed, waitForHealth } from "./guest-http.js";
 import type { QemuSpec } from "./qemu-argv.js";
 import { QemuVm } from "./qemu-vmm.js";
 
 /** Bump when the boot or snapshot recipe changes: old snapshots stop matching. */
-const SNAPSHOT_RECIPE = 1;
+const SNAPSHOT_RECIPE = 2;
 const BOOT_TIMEOUT_MS = 120_000;
 
 /** A pre-booted template: a read-only qcow2 layer and the memory + device state of its VM. */
@@ -47,7 +48,8 @@ export async function templateSnapshotHash(key: TemplateSnapshotKey): Promise<st
 
 /**
  * Returns the template's pre-booted snapshot, making it once (cold boot until envd is healthy,
- * then migrate to a file) under `<wrennDir>/qemu-templates/<template>/<hash>/` with the image
+ * one command and one file call through envd so its service code is loaded, then migrate to
+ * a file) under `<wrennDir>/qemu-templates/<template>/<hash>/` with the image
  * cache's lock + atomic rename. The boot runs in `bootSpec.netnsPath` (the first capsule's
  * netns: the guest IP and MAC are the same in every slot, so the state restores anywhere).
  */
@@ -98,6 +100,8 @@ export async function ensureTemplateSnapshot(opts: {
         await waitForHealth(opts.envdUrl, BOOT_TIMEOUT_MS, () => died, opts.signal);
         await notifyResumed(opts.envdUrl);
         const bootMs = performance.now() - t0;
+        // Capsules restore with envd's service code already loaded (their first command is fast).
+        await warmEnvd(opts.envdUrl, opts.signal);
         await vm.saveAndQuit(join(tmp, "vm.state"), opts.signal);
         await writeFile(join(tmp, "manifest.json"), JSON.stringify({ hash, bootMs, key: opts.key }, null, 2));
       } finally {
