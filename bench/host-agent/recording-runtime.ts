@@ -44,6 +44,7 @@ export class RecordingRuntime implements Runtime {
 class RecordedHandle implements SandboxHandle {
   readonly envdUrl: string;
   readonly exited: Promise<SandboxExit>;
+  readonly pausesInPlace: boolean;
 
   constructor(
     readonly inner: SandboxHandle,
@@ -51,6 +52,8 @@ class RecordedHandle implements SandboxHandle {
   ) {
     this.envdUrl = inner.envdUrl;
     this.exited = inner.exited;
+    // The manager decides on it which envd steps a pause and a resume need.
+    this.pausesInPlace = inner.pausesInPlace === true;
   }
 
   pause(signal?: AbortSignal): Promise<PauseMode> {

@@ -106,6 +106,14 @@ export interface SandboxHandle extends AsyncDisposable {
   readonly envdUrl: string;
   /** Resolves when the capsule's init exits (crash or stop); never rejects. */
   readonly exited: Promise<SandboxExit>;
+  /**
+   * True when pause stops the capsule's processes where they are (cgroup freezer, SIGSTOP) and
+   * resume lets them go on: nothing is saved or restored, so the guest keeps its connections,
+   * clock, settings and ids, and the manager skips envd's snapshot preparation before pause and
+   * its `/init` after resume (unless ResumeSandbox changes a setting). Absent or false: pause
+   * saves a snapshot that resume restores (VM runtimes), and envd is told on both sides.
+   */
+  readonly pausesInPlace?: boolean;
   /** Stops every process with memory kept where the runtime can. */
   pause(signal?: AbortSignal): Promise<PauseMode>;
   resume(signal?: AbortSignal): Promise<void>;

@@ -28,6 +28,12 @@ export interface LoopbackRuntimeOptions {
   readonly envdBundle?: string;
   /** How long create waits for envd's /health. @default 15000 */
   readonly startTimeoutMs?: number;
+  /**
+   * What handles report as {@link SandboxHandle.pausesInPlace}. SIGSTOP does pause in place;
+   * `false` makes the manager treat each pause as a snapshot to restore (envd prepared before,
+   * `/init` after), so tests drive that path on real envd processes. @default true
+   */
+  readonly pausesInPlace?: boolean;
 }
 
 // Linux reports /proc times in USER_HZ ticks, which is 100 on every architecture Node supports.
@@ -44,10 +50,12 @@ export class LoopbackRuntime implements Runtime {
   readonly kind = "loopback" as const;
   readonly #bundle: string;
   readonly #startTimeoutMs: number;
+  readonly #pausesInPlace: boolean;
 
   constructor(options: LoopbackRuntimeOptions = {}) {
     this.#bundle = options.envdBundle ?? DEFAULT_ENVD_BUNDLE;
     this.#startTimeoutMs = options.startTimeoutMs ?? 15_000;
+    this.#pausesInPlace = options.pausesInPlace ?? true;
   }
 
   async availability(): Promise<RuntimeAvailability> {
@@ -100,6 +108,7 @@ export class LoopbackRuntime implements Runtime {
     return {
       envdUrl,
       exited,
+      pausesInPlace: this.#pausesInPlace,
       async pause(): Promise<PauseMode> {
         // envd first, so it cannot start new children while the tree is being walked.
         signalPid(proc.pid, "SIGSTOP");

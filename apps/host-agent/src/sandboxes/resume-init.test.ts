@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EnvdClient, EnvdHttpError } from "../envd-client/envd-client.js";
 import { envdSkipReason, spawnEnvd } from "../envd-client/envd-test-helpers.js";
-import { initAfterResume } from "./resume-init.js";
+import { initAfterResume, needsInitAfterResume } from "./resume-init.js";
+import { input } from "./sandbox-test-helpers.js";
 
 /** An /init body that marks which attempt sent it (each attempt builds its own). */
 function counted(marker: string) {
@@ -108,5 +109,25 @@ describe("initAfterResume (real envd processes)", { skip: envdSkipReason() ?? fa
       process.kill(envd.pid, "SIGCONT");
       client.close();
     }
+  });
+});
+
+describe("needsInitAfterResume", () => {
+  const held = input("sb-n", { defaultUser: "user", accessToken: "t1", envVars: { A: "1", B: "2" } });
+
+  it("after a restore: always", () => {
+    assert.equal(needsInitAfterResume(false, held, held), true);
+  });
+
+  it("after a pause in place: only when a setting envd holds changed", () => {
+    const same = (extra: Parameters<typeof input>[1]) => needsInitAfterResume(true, held, { ...held, ...extra });
+    assert.equal(same({}), false, "nothing changed");
+    assert.equal(same({ envVars: { B: "2", A: "1" } }), false, "the same env in another order");
+    assert.equal(same({ envVars: { A: "1", B: "3" } }), true, "a new value");
+    assert.equal(same({ envVars: { A: "1", B: "2", C: "" } }), true, "a new variable, even empty");
+    assert.equal(same({ defaultUser: "root" }), true, "another user");
+    assert.equal(same({ accessToken: "t2" }), true, "another token");
+    const rootByDefault = input("sb-n");
+    assert.equal(needsInitAfterResume(true, rootByDefault, { ...rootByDefault, defaultUser: "root" }), false);
   });
 });

@@ -4,8 +4,12 @@
  * `/health` first (every 50 ms) and paid a round trip, sometimes a poll interval, on every
  * resume. Only when envd cannot be reached (a VM whose network is not back yet) does this
  * fall back to polling `/health` and then sends `/init` again.
+ *
+ * After a pause in place (cgroup freezer, SIGSTOP) envd usually needs no `/init` at all: see
+ * {@link needsInitAfterResume}.
  */
 import { type EnvdClient, EnvdHttpError } from "../envd-client/envd-client.js";
+import type { CreateSandboxInput } from "./sandbox-types.js";
 
 /** Options of {@link initAfterResume}. */
 export interface ResumeInitOptions {
@@ -40,4 +44,24 @@ export async function initAfterResume(
   const deadline = AbortSignal.timeout(opts.healthTimeoutMs);
   await envd.waitHealthy(signal ? AbortSignal.any([deadline, signal]) : deadline, opts.pollMs ?? 10);
   await envd.init(body(), signal);
+}
+
+/**
+ * Whether envd must get `/init` after a resume. Always after a restore: the guest comes back from
+ * a snapshot with the clock, sockets and settings of the moment it was taken (and the template id
+ * only from what `/init` hands it). After a pause in place nothing was lost: the processes kept
+ * their memory and the host's clock, so `/init` is needed only when ResumeSandbox changed what
+ * envd holds — the default user, the access token, or an env var (added, or with a new value;
+ * `after` merges over `before`, so none can disappear).
+ */
+export function needsInitAfterResume(
+  pausesInPlace: boolean,
+  before: CreateSandboxInput,
+  after: CreateSandboxInput,
+): boolean {
+  if (!pausesInPlace) return true;
+  if ((before.defaultUser ?? "root") !== (after.defaultUser ?? "root")) return true;
+  if (before.accessToken !== after.accessToken) return true;
+  const held = before.envVars ?? {};
+  return Object.entries(after.envVars ?? {}).some(([k, v]) => !Object.hasOwn(held, k) || held[k] !== v);
 }

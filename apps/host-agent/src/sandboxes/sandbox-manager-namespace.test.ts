@@ -1,76 +1,60 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, readdir, rm, rmdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { connect } from "node:net";
 import { describe, it } from "node:test";
-import { ExecFileRunner } from "../exec/command-runner.js";
-import { buildImage, defaultImageSources } from "../images/image-builder.js";
-import { MINIMAL_TEMPLATE } from "../images/template.js";
-import { NetnsNetwork } from "../net/netns-network.js";
-import { netnsSkipReason, ownedLeftovers, testNetConfig } from "../net/netns-test-helpers.js";
-import { V1_CONTROLLERS } from "../runtime/namespace/cgroup-plan.js";
-import { NamespaceRuntime } from "../runtime/namespace/namespace-runtime.js";
-import { SandboxManager } from "./sandbox-manager.js";
-import { input } from "./sandbox-test-helpers.js";
+import { envdExec } from "../runtime/namespace/envd-exec.js";
+import { namespaceManager, namespaceSkip } from "./namespace-manager-test-helpers.js";
+import type { LifecycleOp } from "./step-timer.js";
 
-const runner = new ExecFileRunner();
-const sources = defaultImageSources();
-const skip =
-  (await netnsSkipReason(runner)) ??
-  (!existsSync("/var/lib/wrenn/images/minimal")
-    ? "no cached minimal image under /var/lib/wrenn/images/minimal"
-    : !existsSync(sources.envdBundle)
-      ? "envd bundle missing (npm run build -w @wrenn/envd)"
-      : false);
-
-describe("SandboxManager on NamespaceRuntime + NetnsNetwork (privileged)", { skip, timeout: 600_000 }, () => {
+describe("SandboxManager on NamespaceRuntime + NetnsNetwork (privileged)", {
+  skip: namespaceSkip,
+  timeout: 600_000,
+}, () => {
   it("create → pause → resume → destroy leaves nothing behind", async (t) => {
-    const config = testNetConfig();
-    const prefix = config.prefix;
-    const image = await buildImage({
-      wrennDir: "/var/lib/wrenn",
-      template: MINIMAL_TEMPLATE,
-      sources,
-      runner,
-      ext4: true,
+    const steps: string[] = [];
+    await using ns = await namespaceManager({
+      label: "sbm",
+      manager: { onStep: (op: LifecycleOp, step: string) => steps.push(`${op}/${step}`) },
     });
-    const stateRoot = await mkdtemp(join(tmpdir(), `${prefix}-sbm-`));
-    const network = new NetnsNetwork(config, runner);
+    const { mgr } = ns;
+    const create = ns.input("sb1", { envVars: { FOO: "1" } });
+    const t0 = Date.now();
+    const url = (await mgr.create(create)).envdUrl ?? "";
+    t.diagnostic(`create ${Date.now() - t0} ms`);
+    assert.equal((await fetch(`${url}/health`)).status, 200);
+    // A keep-alive connection to envd opened before the pause, idle across it.
+    const u = new URL(url);
+    const conn = connect(Number(u.port), u.hostname);
+    let closed = false;
+    conn.on("close", () => {
+      closed = true;
+    });
+    conn.on("error", () => undefined);
+    const get = () => {
+      const answer = new Promise<string>((resolve) => conn.once("data", (d: Buffer) => resolve(d.toString())));
+      conn.write("GET /health HTTP/1.1\r\nHost: envd\r\n\r\n");
+      return answer;
+    };
     try {
-      await network.start();
-      const runtime = new NamespaceRuntime({ cgroupParent: prefix, resolvConf: "nameserver 192.0.2.53\n" });
-      await using mgr = new SandboxManager({ runtime, network, stateRoot });
-      const id = `${prefix}-sb1`;
-      const t0 = Date.now();
-      const rec = await mgr.create(input(id, { templateId: "minimal", image: { rootfsDir: image.rootfs } }));
-      t.diagnostic(`create ${Date.now() - t0} ms`);
-      const url = rec.envdUrl ?? "";
-      assert.equal((await fetch(`${url}/health`)).status, 200);
-      const p0 = Date.now();
-      assert.equal((await mgr.pause(id)).pauseMode, "memory");
-      t.diagnostic(`pause ${Date.now() - p0} ms`);
-      const r0 = Date.now();
-      assert.equal((await mgr.resume(id)).status, "running");
-      t.diagnostic(`resume ${Date.now() - r0} ms`);
+      assert.match(await get(), /^HTTP\/1\.1 200/);
+      steps.length = 0;
+      const p0 = performance.now();
+      assert.equal((await mgr.pause(create.sandboxId)).pauseMode, "memory");
+      t.diagnostic(`pause ${(performance.now() - p0).toFixed(2)} ms`);
+      const r0 = performance.now();
+      assert.equal((await mgr.resume(create.sandboxId, undefined, { envVars: { FOO: "1" } })).status, "running");
+      t.diagnostic(`resume ${(performance.now() - r0).toFixed(2)} ms`);
+      // The freezer keeps the guest as it was: envd is neither prepared nor re-initialised.
+      assert.deepEqual(steps, ["pause/metrics untrack", "pause/freezer", "resume/thaw", "resume/sampling restart"]);
+      assert.equal(closed, false, "the connection from before the pause is still open");
+      assert.match(await get(), /^HTTP\/1\.1 200/, "and answers after resume");
       const envs = (await (await fetch(`${url}/envs`)).json()) as Record<string, string>;
-      assert.equal(envs["WRENN_TEMPLATE_ID"], "minimal");
-      await mgr.destroy(id);
-      assert.deepEqual(network.held(), []);
+      assert.deepEqual([envs["WRENN_TEMPLATE_ID"], envs["FOO"]], ["minimal", "1"]);
+      const seen = await envdExec(url, "printenv WRENN_TEMPLATE_ID; cat /run/wrenn/.WRENN_TEMPLATE_ID");
+      assert.equal(seen.stdout, "minimal\nminimal", "a command started after resume sees the template id");
     } finally {
-      await network[Symbol.asyncDispose]();
-      for (const c of V1_CONTROLLERS) await rmdir(`/sys/fs/cgroup/${c}/${prefix}`).catch(() => undefined);
-      const mounted = readFileSync("/proc/self/mountinfo", "utf8").includes(stateRoot);
-      const leftInRoot = await readdir(stateRoot).catch(() => []);
-      await rm(stateRoot, { recursive: true, force: true });
-      assert.equal(mounted, false, "no overlay left mounted");
-      assert.deepEqual(leftInRoot, [], "every capsule state dir removed");
-      assert.deepEqual(await ownedLeftovers(runner, prefix), []);
-      assert.deepEqual(
-        V1_CONTROLLERS.filter((c) => existsSync(`/sys/fs/cgroup/${c}/${prefix}`)),
-        [],
-        "no cgroup of this run left",
-      );
+      conn.destroy();
     }
+    await mgr.destroy(create.sandboxId);
+    assert.deepEqual(ns.network.held(), []);
   });
 });

@@ -1,15 +1,16 @@
 /**
  * The host agent's stateful core: one record and one disposable store per capsule, every
- * operation on a capsule serialized, and a TTL reaper that auto-pauses idle capsules.
+ * operation on a capsule serialized. The TTL reaper and pause-all live in auto-pause.ts, the
+ * per-capsule state in sandbox-entry.ts.
  */
 import { mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
-import { AsyncDisposableStore, type Logger, PlatformError, silentLogger } from "@wrenn/kit";
+import { type Logger, PlatformError, silentLogger } from "@wrenn/kit";
 import type { EnvdClient } from "../envd-client/envd-client.js";
 import { type Clock, systemClock } from "../metrics/clock.js";
 import { MetricsCollector } from "../metrics/collector.js";
-import { MetricsStore, type TierPoints } from "../metrics/metrics-store.js";
-import type { MaterializedTemplate, SandboxExit, SandboxHandle, TemplateKind } from "../runtime/runtime.js";
+import type { MetricsStore, TierPoints } from "../metrics/metrics-store.js";
+import type { MaterializedTemplate, SandboxExit, TemplateKind } from "../runtime/runtime.js";
+import { AutoPauser } from "./auto-pause.js";
 import { EnvdConnector } from "./envd-connector.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import {
@@ -21,8 +22,8 @@ import {
   withResumeOverrides,
 } from "./manager-helpers.js";
 import { writePauseMetadata } from "./pause-metadata.js";
-import { PeriodicTask } from "./periodic-task.js";
-import { initAfterResume } from "./resume-init.js";
+import { initAfterResume, needsInitAfterResume } from "./resume-init.js";
+import { type Entry, type Live, newEntry } from "./sandbox-entry.js";
 import type {
   CreateSandboxInput,
   GuestAddress,
@@ -33,29 +34,6 @@ import type {
 } from "./sandbox-types.js";
 import { StepTimer } from "./step-timer.js";
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-interface Live {
-  readonly handle: SandboxHandle;
-  readonly envd: EnvdClient;
-}
-
-interface Entry {
-  readonly record: Mutable<SandboxRecord>;
-  /** Owns, in order: state dir, network slot, runtime handle, envd client, metrics sampling, proxy eviction. */
-  readonly store: AsyncDisposableStore;
-  /** Create settings; resume may replace the default user, env and token (ResumeSandbox). */
-  input: CreateSandboxInput;
-  readonly stateDir: string;
-  readonly metrics: MetricsStore;
-  live?: Live;
-  /** The guest's address as the port proxy wants it, built once at create (see guestAddress). */
-  guest?: { readonly running: GuestAddress; readonly paused: GuestAddress };
-}
-
-// Ids become directory names and log fields: keep them boring.
-const SANDBOX_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-
 /** Creates, pauses, resumes and destroys capsules on this host. */
 export class SandboxManager implements AsyncDisposable {
   readonly #o: SandboxManagerOptions;
@@ -63,8 +41,7 @@ export class SandboxManager implements AsyncDisposable {
   readonly #log: Logger;
   readonly #entries = new Map<string, Entry>();
   readonly #mutex = new KeyedMutex();
-  #autoPaused: string[] = [];
-  readonly #reaper: PeriodicTask;
+  readonly #auto: AutoPauser;
   readonly #metrics: MetricsCollector; // samples every running capsule on one timer
   readonly #envd: EnvdConnector;
   #disposed = false;
@@ -73,7 +50,18 @@ export class SandboxManager implements AsyncDisposable {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#log = options.log ?? silentLogger;
-    this.#reaper = new PeriodicTask(this.#clock, options.reaperIntervalMs ?? 2000, () => this.#reap());
+    this.#auto = new AutoPauser(
+      {
+        records: () => [...this.#entries.values()].map((e) => e.record),
+        pauseIf: (id, still, signal) =>
+          this.#op(id, async (e, live) => {
+            if (!still(e.record)) return false;
+            await this.#freeze(e, live, signal);
+            return true;
+          }),
+      },
+      { clock: this.#clock, log: this.#log, reaperIntervalMs: options.reaperIntervalMs ?? 2000 },
+    );
     const onError = (sandboxId: string, err: unknown) =>
       this.#log.debug({ sandboxId, err: String(err) }, "usage read failed");
     this.#envd = new EnvdConnector(options.envdClient);
@@ -84,27 +72,8 @@ export class SandboxManager implements AsyncDisposable {
   async create(input: CreateSandboxInput, signal?: AbortSignal): Promise<SandboxRecord> {
     const id = input.sandboxId;
     if (this.#disposed) throw new PlatformError("unavailable", "MANAGER_CLOSED", "the sandbox manager is shut down");
-    if (!SANDBOX_ID.test(id)) throw new PlatformError("invalid_argument", "INVALID_SANDBOX_ID", `bad sandbox id`);
+    const entry = newEntry(input, this.#o.stateRoot, this.#clock.now());
     if (this.#entries.has(id)) throw new PlatformError("already_exists", "SANDBOX_EXISTS", `sandbox ${id} exists`);
-    const now = this.#clock.now();
-    const entry: Entry = {
-      record: {
-        id,
-        status: "creating",
-        templateId: input.templateId,
-        teamId: input.teamId,
-        vcpus: input.vcpus,
-        memoryMb: input.memoryMb,
-        timeoutSec: input.timeoutSec,
-        createdAt: now,
-        lastActiveAt: now,
-        metadata: { ...(input.metadata ?? {}) },
-      },
-      store: new AsyncDisposableStore(),
-      input,
-      stateDir: join(this.#o.stateRoot, id),
-      metrics: new MetricsStore(),
-    };
     this.#entries.set(id, entry);
     return this.#mutex.run(id, async () => {
       const { store } = entry;
@@ -159,31 +128,34 @@ export class SandboxManager implements AsyncDisposable {
     return this.#op(id, async (e, live) => {
       if (e.record.status !== "running") throw notInState(id, "running");
       await this.#freeze(e, live, signal);
+      return { ...e.record };
     });
   }
 
   /**
-   * Thaws a paused capsule and hands envd its settings (persisted template id, fresh clock)
-   * again. `overrides` (ResumeSandbox) replace the TTL, default user, env vars and token from
-   * create; unset fields keep their values, env vars are merged over the old ones.
+   * Thaws a paused capsule. `overrides` (ResumeSandbox) replace the TTL, default user, env vars
+   * and token from create; unset fields keep their values, env vars are merged over the old
+   * ones. envd gets `/init` (fresh clock, the template id from the record) after a restore, and
+   * after a pause in place only when the overrides changed what it holds (needsInitAfterResume).
    */
   async resume(id: string, signal?: AbortSignal, overrides: ResumeOverrides = {}): Promise<SandboxRecord> {
     return this.#op(id, async (e, live) => {
       if (e.record.status !== "paused") throw notInState(id, "paused");
       const steps = new StepTimer(this.#o.onStep, "resume");
       await steps.time("thaw", () => live.handle.resume(signal));
-      const heldToken = e.input.accessToken;
-      e.input = withResumeOverrides(e.input, overrides);
+      const held = e.input;
+      e.input = withResumeOverrides(held, overrides);
       if (overrides.timeoutSec !== undefined) e.record.timeoutSec = overrides.timeoutSec;
-      // The client still presents the token envd holds; the body may replace it. The template
-      // id is the one persisted at create (it never changes while the capsule lives).
-      await steps.time("envd /init", () =>
-        initAfterResume(live.envd, () => envdInitBody(e.input, id, e.record.templateId, this.#clock.now()), {
-          healthTimeoutMs: this.#o.healthTimeoutMs ?? 15_000,
-          ...(signal ? { signal } : {}),
-        }),
-      );
-      if (e.input.accessToken !== heldToken) {
+      if (needsInitAfterResume(live.handle.pausesInPlace === true, held, e.input)) {
+        // The client still presents the token envd holds; the body may replace it.
+        await steps.time("envd /init", () =>
+          initAfterResume(live.envd, () => envdInitBody(e.input, id, e.record.templateId, this.#clock.now()), {
+            healthTimeoutMs: this.#o.healthTimeoutMs ?? 15_000,
+            ...(signal ? { signal } : {}),
+          }),
+        );
+      }
+      if (e.input.accessToken !== held.accessToken) {
         const next = this.#envd.client(live.handle, e.input.accessToken);
         e.store.defer(() => next.close());
         e.live = { handle: live.handle, envd: next };
@@ -193,6 +165,7 @@ export class SandboxManager implements AsyncDisposable {
       e.record.status = "running";
       e.record.lastActiveAt = this.#clock.now();
       this.#log.info({ sandboxId: id }, "sandbox resumed");
+      return { ...e.record };
     });
   }
 
@@ -222,6 +195,7 @@ export class SandboxManager implements AsyncDisposable {
         await this.#freeze(e, live, signal);
       }
       template = await materialize(opts.dir, opts.kind, signal);
+      return { ...e.record };
     });
     if (!template) throw new PlatformError("internal", "SNAPSHOT_FAILED", "the runtime wrote no template");
     if (opts.kind === "base") await this.destroy(id);
@@ -233,22 +207,8 @@ export class SandboxManager implements AsyncDisposable {
    * auto-paused, so the control plane marks them paused, not lost, once it is back (the
    * reference's PauseAll did not: Appendix B.5). Resolves with the ids paused now.
    */
-  async pauseAll(signal?: AbortSignal): Promise<string[]> {
-    const paused: string[] = [];
-    for (const e of [...this.#entries.values()]) {
-      if (e.record.status !== "running") continue;
-      try {
-        await this.#op(e.record.id, async (cur, live) => {
-          if (cur.record.status !== "running") return;
-          await this.#freeze(cur, live, signal);
-          this.#autoPaused.push(cur.record.id);
-          paused.push(cur.record.id);
-        });
-      } catch (err) {
-        this.#log.warn({ sandboxId: e.record.id, err: String(err) }, "pause-all: pausing a capsule failed");
-      }
-    }
-    return paused;
+  pauseAll(signal?: AbortSignal): Promise<string[]> {
+    return this.#auto.pauseAll(signal);
   }
 
   /**
@@ -332,16 +292,14 @@ export class SandboxManager implements AsyncDisposable {
 
   /** Ids the TTL reaper paused since the last call (the list is emptied by this read). */
   drainAutoPaused(): string[] {
-    const out = this.#autoPaused;
-    this.#autoPaused = [];
-    return out;
+    return this.#auto.drain();
   }
 
   /** Stops the reaper, destroys every capsule and stops metrics sampling. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    await this.#reaper[Symbol.asyncDispose]();
+    await this.#auto[Symbol.asyncDispose]();
     const results = await Promise.allSettled([...this.#entries.keys()].map((id) => this.destroy(id)));
     await this.#metrics[Symbol.asyncDispose]();
     const errors = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
@@ -355,13 +313,12 @@ export class SandboxManager implements AsyncDisposable {
   }
 
   /** Runs `fn` under the capsule's lock, checking it still exists and is set up once the lock is held. */
-  async #op(id: string, fn: (e: Entry, live: Live) => Promise<void>): Promise<SandboxRecord> {
+  async #op<T>(id: string, fn: (e: Entry, live: Live) => Promise<T>): Promise<T> {
     this.#entry(id);
     return this.#mutex.run(id, async () => {
       const e = this.#entry(id);
       if (!e.live) throw notInState(id, "running");
-      await fn(e, e.live);
-      return { ...e.record };
+      return fn(e, e.live);
     });
   }
 
@@ -387,28 +344,11 @@ export class SandboxManager implements AsyncDisposable {
     this.#metrics.track(e.record.id, { read: () => live.handle.usage(), store: e.metrics, vcpus: e.record.vcpus });
   }
 
-  async #reap(): Promise<void> {
-    const due = (e: Entry) =>
-      e.record.status === "running" &&
-      e.record.timeoutSec > 0 &&
-      this.#clock.now() >= e.record.lastActiveAt + e.record.timeoutSec * 1000;
-    for (const e of [...this.#entries.values()].filter(due)) {
-      const id = e.record.id;
-      try {
-        await this.#op(id, async (cur, live) => {
-          if (!due(cur)) return; // pinged or paused while we waited for the lock
-          await this.#freeze(cur, live);
-          this.#autoPaused.push(id);
-        });
-      } catch (err) {
-        this.#log.warn({ sandboxId: id, err: String(err) }, "auto-pause failed");
-      }
-    }
-  }
-
   /**
    * The pause steps, lock held: sampler first (the reference leaked one timer per pause), then
-   * envd, then the runtime. The template id needs no write here: it was persisted at create.
+   * envd's snapshot preparation — only when the runtime saves a snapshot to restore (a pause in
+   * place keeps every connection working across the freeze) — then the runtime. The template
+   * id needs no write here: it was persisted at create.
    */
   async #freeze(e: Entry, live: Live, signal?: AbortSignal): Promise<void> {
     const steps = new StepTimer(this.#o.onStep, "pause");
@@ -417,7 +357,9 @@ export class SandboxManager implements AsyncDisposable {
     // included) would only delay the freeze; reading a frozen capsule's usage is harmless.
     steps.timeSync("metrics untrack", () => void this.#metrics.untrack(e.record.id));
     try {
-      await steps.time("envd /snapshot/prepare", () => live.envd.prepareSnapshot(signal));
+      if (live.handle.pausesInPlace !== true) {
+        await steps.time("envd /snapshot/prepare", () => live.envd.prepareSnapshot(signal));
+      }
       e.record.pauseMode = await steps.time("freezer", () => live.handle.pause(signal));
     } catch (err) {
       this.#sample(e, live);

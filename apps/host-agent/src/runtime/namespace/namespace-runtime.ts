@@ -289,6 +289,8 @@ interface NamespaceHandleParts {
 
 class NamespaceHandle implements SandboxHandle {
   readonly envdUrl: string;
+  /** The cgroup freezer stops tasks in place: memory, sockets and the host clock stay. */
+  readonly pausesInPlace = true;
   readonly exited: Promise<SandboxExit>;
   readonly plan: CgroupPlan;
   readonly #parts: NamespaceHandleParts;
