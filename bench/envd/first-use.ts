@@ -150,26 +150,54 @@ interface FirstUse {
   readonly firstStat: Timing;
 }
 
-/** Starts envd, then runs what a host agent does after a create: /init, commands, a filesystem call. */
-async function firstUseOnce(variant: EnvdVariant, measureMemory: boolean) {
+/** Starts `variant` on a free port; the caller stops the child. */
+async function startEnvd(variant: EnvdVariant) {
   const port = await freePort();
   const args = [...(variant.nodeArgs ?? []), variant.bundle, "--port", String(port), "--host", "127.0.0.1"];
-  const { ms: healthMs, child } = await startAndWait([...args, "--log-level", "warn"], port, "/health");
+  const started = await startAndWait([...args, "--log-level", "warn"], port, "/health");
+  return { ...started, baseUrl: `http://127.0.0.1:${port}`, pid: started.child.pid ?? Number.NaN };
+}
+
+/** Ten `true` commands and a Stat, as a client's first minute might. */
+async function useOnce(clients: ReturnType<typeof clientsFor>): Promise<void> {
+  for (let i = 0; i < 10; i++) await runTrue(clients.process);
+  await clients.fs.stat({ path: "/" });
+}
+
+/** Starts envd, then runs what a host agent does after a create: /init, commands, a filesystem call. */
+async function firstUseOnce(variant: EnvdVariant, afterInitMs: number): Promise<FirstUse> {
+  const { ms: healthMs, child, baseUrl, pid } = await startEnvd(variant);
   try {
-    const pid = child.pid ?? Number.NaN;
     const health = { wall: healthMs, cpu: await cpuMs(pid) };
-    const idle = measureMemory ? await settledFootprint(pid) : undefined;
-    const baseUrl = `http://127.0.0.1:${port}`;
     const clients = clientsFor(baseUrl);
     const initTiming = await timedWithCpu(pid, () => init(baseUrl));
+    if (afterInitMs > 0) await new Promise((r) => setTimeout(r, afterInitMs));
     const firstStart = await timedWithCpu(pid, () => runTrue(clients.process));
     const later: Timing[] = [];
     for (let i = 0; i < 9; i++) later.push(await timedWithCpu(pid, () => runTrue(clients.process)));
     const firstStat = await timedWithCpu(pid, () => clients.fs.stat({ path: "/" }));
-    const used = measureMemory ? await settledFootprint(pid) : undefined;
     const laterStart = { wall: med(later.map((t) => t.wall)), cpu: med(later.map((t) => t.cpu)) };
-    const times: FirstUse = { health, init: initTiming, firstStart, laterStart, firstStat };
-    return { times, idle, used };
+    return { health, init: initTiming, firstStart, laterStart, firstStat };
+  } finally {
+    await stop(child);
+  }
+}
+
+/** Memory of one envd left alone 2 s after start, 2 s after /init, and 2 s after first use. */
+interface MemoryStages {
+  readonly idle: Footprint;
+  readonly afterInit: Footprint;
+  readonly used: Footprint;
+}
+
+async function memoryOnce(variant: EnvdVariant): Promise<MemoryStages> {
+  const { child, baseUrl, pid } = await startEnvd(variant);
+  try {
+    const idle = await settledFootprint(pid);
+    await init(baseUrl);
+    const afterInit = await settledFootprint(pid);
+    await useOnce(clientsFor(baseUrl));
+    return { idle, afterInit, used: await settledFootprint(pid) };
   } finally {
     await stop(child);
   }
@@ -206,46 +234,40 @@ const med = (xs: readonly number[]) => summarize(xs).median;
  * interleaved run by run so neighbours hit them alike), with idle memory
  * (RSS, PSS, USS) 2 s after start and after that first use. Floors from the
  * same run: `node --version`, a bare `node -e` listening server (time and
- * memory). Medians over `runs`.
+ * memory). Medians over `runs`. `afterInitMs` is a pause between /init and
+ * the first Start, as a remote client's round trip would make.
  */
-export async function benchFirstUse(runs: number, variants: readonly EnvdVariant[]): Promise<Row[]> {
+export async function benchFirstUse(runs: number, variants: readonly EnvdVariant[], afterInitMs = 0): Promise<Row[]> {
   // The bench's own Connect client compiles on its first use: warm it on a throwaway envd.
   const first = variants[0];
   if (!first) throw new Error("no variant");
-  await firstUseOnce(first, false);
-  const results = variants.map(() => ({ times: [] as FirstUse[], idle: [] as Footprint[], used: [] as Footprint[] }));
+  await firstUseOnce(first, 0);
+  const times = variants.map(() => [] as FirstUse[]);
   const versions: number[] = [];
   const bare: number[] = [];
-  let bareMemory: Footprint | undefined;
   for (let i = 0; i < runs; i++) {
-    const measureMemory = i < 3;
-    for (const [v, variant] of variants.entries()) {
-      const r = await firstUseOnce(variant, measureMemory);
-      const into = results[v];
-      if (!into) continue;
-      into.times.push(r.times);
-      if (r.idle) into.idle.push(r.idle);
-      if (r.used) into.used.push(r.used);
-    }
+    for (const [v, variant] of variants.entries()) times[v]?.push(await firstUseOnce(variant, afterInitMs));
     const floor = await floorsOnce();
     versions.push(floor.version);
     bare.push(floor.bareListen);
-    if (i === 0) bareMemory = await bareIdleFootprint();
   }
+  // Memory varies little from run to run: two runs per variant, interleaved too.
+  const memories = variants.map(() => [] as MemoryStages[]);
+  for (let i = 0; i < 2; i++) {
+    for (const [v, variant] of variants.entries()) memories[v]?.push(await memoryOnce(variant));
+  }
+  const bareMemory = await bareIdleFootprint();
   const bareMs = med(bare);
   const rows: Row[] = [
     { metric: "floor: node --version", value: ms(med(versions)) },
     { metric: "floor: bare node -e server, start → first response", value: ms(bareMs) },
   ];
-  if (bareMemory) {
-    rows.push({
-      metric: "floor: bare node -e server idle RSS / PSS / USS",
-      value: `${mib(bareMemory.rss)} / ${mib(bareMemory.pss)} / ${mib(bareMemory.uss)}`,
-    });
-  }
+  rows.push({
+    metric: "floor: bare node -e server idle RSS / PSS / USS",
+    value: `${mib(bareMemory.rss)} / ${mib(bareMemory.pss)} / ${mib(bareMemory.uss)}`,
+  });
   for (const [v, variant] of variants.entries()) {
-    const r = results[v];
-    if (!r) continue;
+    const r = { times: times[v] ?? [], memory: memories[v] ?? [] };
     const p = variants.length > 1 ? `[${variant.label}] ` : "";
     const pick = (f: (t: FirstUse) => Timing) => med(r.times.map((t) => f(t).wall));
     const both = (f: (t: FirstUse) => Timing) => `${ms(pick(f))} (envd CPU ${ms(med(r.times.map((t) => f(t).cpu)))})`;
@@ -261,11 +283,22 @@ export async function benchFirstUse(runs: number, variants: readonly EnvdVariant
         target: "< 100 ms",
       },
       { metric: `${p}first /init`, value: both((t) => t.init) },
-      { metric: `${p}first Start \`true\` (after /init)`, value: both((t) => t.firstStart) },
+      {
+        metric: `${p}first Start \`true\` (${afterInitMs > 0 ? `${afterInitMs} ms ` : "right "}after /init)`,
+        value: both((t) => t.firstStart),
+      },
       { metric: `${p}Start \`true\` 2nd–10th, median`, value: both((t) => t.laterStart) },
       { metric: `${p}first filesystem call (Stat /)`, value: both((t) => t.firstStat) },
-      { metric: `${p}idle RSS / PSS / USS, 2 s after start`, value: memory(r.idle), target: "RSS < 40 MiB" },
-      { metric: `${p}idle RSS / PSS / USS after that first use`, value: memory(r.used) },
+      {
+        metric: `${p}idle RSS / PSS / USS, 2 s after start`,
+        value: memory(r.memory.map((m) => m.idle)),
+        target: "RSS < 40 MiB",
+      },
+      { metric: `${p}idle RSS / PSS / USS, 2 s after /init`, value: memory(r.memory.map((m) => m.afterInit)) },
+      {
+        metric: `${p}idle RSS / PSS / USS after 10 Starts and a Stat`,
+        value: memory(r.memory.map((m) => m.used)),
+      },
     );
   }
   return rows;

@@ -19,6 +19,7 @@ const { values } = parseArgs({
     bundle: { type: "string" },
     idle: { type: "boolean" },
     "first-use": { type: "boolean" },
+    "after-init-ms": { type: "string" },
     variant: { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   },
@@ -37,6 +38,7 @@ if (values.help) {
       "  --variant 'label=<file> [node flags…]'",
       "                   with --first-use, repeatable: compare builds and/or node flags,",
       "                   interleaved run by run",
+      "  --after-init-ms <n>  with --first-use: pause between /init and the first Start",
       "",
     ].join("\n"),
   );
@@ -50,7 +52,7 @@ if (values["first-use"]) {
   const loadAtStart = loadavg()[0] ?? Number.NaN;
   const variants: EnvdVariant[] = (values.variant ?? []).map(parseVariant);
   if (variants.length === 0) variants.push({ label: "envd", bundle });
-  const rows = await benchFirstUse(quick ? 5 : 15, variants);
+  const rows = await benchFirstUse(quick ? 5 : 15, variants, Number(values["after-init-ms"] ?? 0));
   process.stdout.write(
     renderTable(`envd first use (${label}; load average ${loadAtStart.toFixed(1)} at the start)`, rows),
   );

@@ -116,6 +116,9 @@ export async function startEnvd(options: EnvdOptions): Promise<Envd> {
     if (path === "/init" && method === "POST") {
       const { handleInit } = await import("./http/init.js");
       await handleInit(env, { runDir: options.runDir, restoreAfterSnapshot }, req, res);
+      // /init means the capsule is about to be used: load the Connect services
+      // now, in the gap before the first RPC, instead of inside it.
+      setImmediate(() => loadServices().catch(() => {}));
       return true;
     }
     if (path === "/envs" && method === "GET") {
