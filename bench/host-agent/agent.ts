@@ -1,21 +1,23 @@
 /**
  * A host agent assembled from its public parts for the benchmark, wired as the agent's own
  * startAgent does (apps/host-agent/src/agent/agent.ts): a network provider, a runtime, the
- * SandboxManager, the hostagent.v1 Connect service and the port proxy on the agent's one
- * HTTP/1.1 server (startAgentServer, plain HTTP on loopback), plus a Connect client. Built
+ * SandboxManager, the hostagent.v1 Connect service and the port proxy on the agent's
+ * HTTP/1.1 server and its proxy thread (startAgentServer, plain HTTP on loopback), plus a
+ * Connect client. Built
  * here rather than through startAgent so the benchmark can wrap the runtime (handles,
  * step timings) and keep its own network prefix, state root and cgroup parent.
  */
 import { join } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
-import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { HostAgentService } from "@wrenn/protocol/hostagent/v1";
-import { type AgentServer, startAgentServer } from "../../apps/host-agent/src/agent/agent-server.js";
+import { type AgentServer, createRpcHandler, startAgentServer } from "../../apps/host-agent/src/agent/agent-server.js";
 import { ExecFileRunner } from "../../apps/host-agent/src/exec/command-runner.js";
 import type { BuiltImage } from "../../apps/host-agent/src/images/image-builder.js";
 import { NetnsNetwork } from "../../apps/host-agent/src/net/netns-network.js";
 import { PortProxy } from "../../apps/host-agent/src/proxy/index.js";
 import { createHostAgentService } from "../../apps/host-agent/src/rpc/index.js";
+import { withUnaryFastPath } from "../../apps/host-agent/src/rpc/unary-fast-path.js";
 import {
   type NamespaceCreatePhase,
   NamespaceRuntime,
@@ -36,8 +38,10 @@ export type HostAgentClient = Client<typeof HostAgentService>;
 export interface BenchAgent extends AsyncDisposable {
   readonly kind: BenchRuntime;
   readonly client: HostAgentClient;
-  /** `http://127.0.0.1:<port>`: RPC and `/proxy/{id}/{port}/...`. */
+  /** `http://127.0.0.1:<port>`: RPC and `/proxy/{id}/{port}/...` on the RPC event loop. */
   readonly baseUrl: string;
+  /** `http://127.0.0.1:<port>`: the proxy thread's `/proxy/{id}/{port}/...` (what the control plane uses). */
+  readonly proxyUrl: string;
   readonly manager: SandboxManager;
   readonly network: NetnsNetwork;
   /** The runtime, wrapped so the benchmark can reach each capsule's handle. */
@@ -96,9 +100,11 @@ export async function startBenchAgent(kind: BenchRuntime, image: BuiltImage, ste
       dataDir: stateRoot,
       hostIp: "127.0.0.1",
     });
-    const rpc = connectNodeAdapter({ routes: (r) => r.service(HostAgentService, impl) });
-    server = await startAgentServer({ host: "127.0.0.1", port: 0, rpc, proxy });
+    const rpc = withUnaryFastPath(impl, createRpcHandler(impl));
+    server = await startAgentServer({ host: "127.0.0.1", port: 0, proxyPort: 0, rpc, proxy });
     const baseUrl = server.url;
+    const proxyUrl = server.proxyUrl;
+    if (proxyUrl === undefined) throw new Error("the agent server started no proxy thread");
     const client = createClient(
       HostAgentService,
       createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
@@ -107,6 +113,7 @@ export async function startBenchAgent(kind: BenchRuntime, image: BuiltImage, ste
       kind,
       client,
       baseUrl,
+      proxyUrl,
       manager: m,
       network,
       runtime,

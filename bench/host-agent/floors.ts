@@ -2,11 +2,13 @@
  * Floors measured in the same run: what the mechanisms under a capsule cost on their own.
  * Namespace: an overlay mount plus `unshare` into fresh namespaces in a pooled network slot,
  * starting a bare Node HTTP server until it answers from the host. Traffic stays inside the
- * slot's /30 (host ↔ its namespace).
+ * slot's /30 (host ↔ its namespace). RPC path: a bare HTTP/1.1 echo on loopback.
  */
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { request } from "node:http";
+import { createServer, type Agent as HttpAgent, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { ExecFileRunner, runChecked } from "../../apps/host-agent/src/exec/command-runner.js";
 import type { BenchAgent } from "./agent.js";
@@ -129,4 +131,48 @@ export async function startBareNamespace(agent: BenchAgent, run: number, signal:
 export async function bareNamespaceStart(agent: BenchAgent, run: number, signal: AbortSignal): Promise<number> {
   await using bare = await startBareNamespace(agent, run, signal);
   return bare.ms;
+}
+
+/** A loopback HTTP/1.1 server answering every request with an empty 200 once its body is read. */
+export interface BareEcho extends AsyncDisposable {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+}
+
+/**
+ * The floor of one small request and answer on a kept-alive loopback connection: a bare Node
+ * HTTP/1.1 server (no framework, no routing), for the RPC path's rows.
+ */
+export async function startBareEcho(): Promise<BareEcho> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.end());
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async [Symbol.asyncDispose]() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/** One POST through `agent` (kept-alive sockets); resolves with the status once the answer's body ended. */
+export function postOnce(
+  url: string,
+  body: Uint8Array,
+  headers: Record<string, string>,
+  agent: HttpAgent,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "POST", headers, agent }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
 }

@@ -70,13 +70,13 @@ export const MANAGER_CREATE_STEPS: readonly (readonly [string, string])[] = [
 /** The manager's pause steps, in order. */
 export const PAUSE_STEPS: readonly (readonly [string, string])[] = [
   ["metrics untrack", "metrics untrack"],
-  ["envd /snapshot/prepare", "envd /snapshot/prepare"],
+  ["envd /snapshot/prepare", "envd /snapshot/prepare (runtimes that restore; not the freezer)"],
   ["freezer", "freezer (runtime pause)"],
 ];
 
 /** The manager's resume steps, in order. */
 export const RESUME_STEPS: readonly (readonly [string, string])[] = [
   ["thaw", "thaw (runtime resume)"],
-  ["envd /init", "envd /init (first try at once; /health only if unreachable)"],
+  ["envd /init", "envd /init (after a restore or changed settings; /health only if unreachable)"],
   ["sampling restart", "metrics sampling restart"],
 ];

@@ -1,12 +1,19 @@
-/** Pause and resume per runtime: through the agent (envd steps included) and the runtime alone, next to floors. */
+/**
+ * Pause and resume per runtime: through the agent (envd steps included) and the runtime alone,
+ * next to floors; for the namespace runtime also the RPC path every agent call pays.
+ */
 import { open, readFile, rm, stat } from "node:fs/promises";
+import { Agent as HttpAgent } from "node:http";
 import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { HostAgentService, PingSandboxRequestSchema } from "@wrenn/protocol/hostagent/v1";
 import { below, fmtBytes, fmtRatio, fmtSummary } from "../lib/format.js";
 import { summarize } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
 import type { BenchAgent } from "./agent.js";
 import { capsuleCgroup, memcgUsage, rawFreezerCycle } from "./capsule-cgroup.js";
 import { BENCH_TEMPLATE, CAPSULE_SHAPE } from "./create.js";
+import { postOnce, startBareEcho } from "./floors.js";
 import { PAUSE_STEPS, RESUME_STEPS, type StepLog } from "./lifecycle-steps.js";
 import type { BenchPlan } from "./options.js";
 
@@ -109,17 +116,66 @@ async function namespaceCycles(agent: BenchAgent, cycles: number, steps: StepLog
     };
   };
   return [
-    row("pause, agent (envd prepare + freezer)", a.pause, fp, "raw freezer write + poll"),
+    ...(await rpcPathRows(agent, cycles * 4, signal)),
+    row("pause, agent (freezer; envd untouched: nothing is restored)", a.pause, fp, "raw freezer write + poll"),
     ...stepRows(steps, "pause"),
     row("pause, runtime only (freezer)", r.pause, fp, "raw freezer write + poll"),
-    row("resume, agent — envd readiness INCLUDED (thaw + /init)", a.resume, fr, "raw thaw write"),
+    row("resume, agent (thaw; envd kept running: no /init needed)", a.resume, fr, "raw thaw write"),
     ...stepRows(steps, "resume"),
-    row("resume, runtime only — readiness EXCLUDED (thaw)", r.resume, fr, "raw thaw write"),
+    row("resume, runtime only (thaw)", r.resume, fr, "raw thaw write"),
     {
       metric: "snapshot size",
       value: `0 B on disk; ${fmtBytes(summarize(kept).median)} kept in RAM (memcg)`,
     },
   ];
+}
+
+/**
+ * What one unary call costs before any capsule work: PingSandbox through a Connect client (as
+ * the control plane calls it), the same call as a raw HTTP POST (the agent's server alone), and
+ * a bare HTTP/1.1 echo on loopback (the floor). Interleaved, so load hits all three alike.
+ */
+async function rpcPathRows(agent: BenchAgent, samples: number, signal: AbortSignal): Promise<Row[]> {
+  await using echo = await startBareEcho();
+  const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const body = toBinary(PingSandboxRequestSchema, create(PingSandboxRequestSchema, { sandboxId: ID }));
+    const rawUrl = `${agent.baseUrl}/${HostAgentService.typeName}/PingSandbox`;
+    const headers = { "content-type": "application/proto", "connect-protocol-version": "1" };
+    const kinds = {
+      connect: () => agent.client.pingSandbox({ sandboxId: ID }, { signal }),
+      raw: async () => {
+        const status = await postOnce(rawUrl, body, headers, keepAlive);
+        if (status !== 200) throw new Error(`PingSandbox as a raw POST answered ${status}`);
+      },
+      echo: () => postOnce(echo.url, body, headers, keepAlive),
+    };
+    const out = { connect: [] as number[], raw: [] as number[], echo: [] as number[] };
+    for (let i = 0; i < samples + 20; i++) {
+      signal.throwIfAborted();
+      for (const k of ["connect", "raw", "echo"] as const) {
+        const t0 = performance.now();
+        await kinds[k]();
+        if (i >= 20) out[k].push(performance.now() - t0); // the first 20 warm up
+      }
+    }
+    const floor = summarize(out.echo);
+    const row = (metric: string, samples: number[]): Row => {
+      const s = summarize(samples);
+      return {
+        metric,
+        value: fmtSummary(s, "ms", 2),
+        floor: `bare HTTP/1.1 echo, kept alive: ${fmtSummary(floor, "ms", 2)}`,
+        ratio: fmtRatio(s.median, floor.median, 1),
+      };
+    };
+    return [
+      row("RPC path: PingSandbox, Connect client (as the control plane)", out.connect),
+      row("  the agent's server alone: the same call as a raw HTTP POST", out.raw),
+    ];
+  } finally {
+    keepAlive.destroy();
+  }
 }
 
 /** Sequential write and read of `bytes` in `dir`: the data movement a memory snapshot cannot beat. */

@@ -21,6 +21,7 @@ import { PortProxy } from "../proxy/port-proxy.js";
 import type { HostAgentDeps } from "../rpc/context.js";
 import { createFileHttpHandler } from "../rpc/files-http.js";
 import { createHostAgentService } from "../rpc/hostagent-service.js";
+import { withUnaryFastPath } from "../rpc/unary-fast-path.js";
 import { FirecrackerRuntime, kvmUsable } from "../runtime/firecracker/fc-runtime.js";
 import { NamespaceRuntime } from "../runtime/namespace/namespace-runtime.js";
 import { QemuRuntime } from "../runtime/qemu/qemu-runtime.js";
@@ -155,13 +156,17 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     server = await startAgentServer({
       host: config.listen.host,
       port: config.listen.port,
-      rpc: createRpcHandler(service),
+      // Unary binary calls skip connect-node's general machinery (rpc/unary-fast-path.ts).
+      rpc: withUnaryFastPath(service, createRpcHandler(service)),
       http: createFileHttpHandler(rpcDeps),
       proxy,
+      // /proxy/... also from a thread of its own, so proxied bytes never delay PTY and exec streams.
+      ...(config.proxyPort !== undefined ? { proxyPort: config.proxyPort } : {}),
+      log,
       ...(tls ? { tls } : {}),
     });
     const srv = server;
-    log.info({ url: srv.url, tls: tls !== undefined }, "host agent serving");
+    log.info({ url: srv.url, proxyUrl: srv.proxyUrl, tls: tls !== undefined }, "host agent serving");
 
     const heartbeat = registration?.startHeartbeat({
       pauseAll: () => mgr.pauseAll(),
