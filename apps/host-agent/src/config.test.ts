@@ -49,6 +49,9 @@ describe("loadConfig", () => {
     assert.equal(c.wrennDir, "/srv/wrenn");
     assert.equal(c.cacheDir, "/srv/wrenn");
     assert.deepEqual(c.listen, { host: "::1", port: 7001 });
+    assert.equal(c.proxyPort, 0, "the proxy thread on any free port by default");
+    assert.equal(run({ WRENN_HOST_PROXY_PORT: "off" }, []).proxyPort, undefined);
+    assert.equal(run({ WRENN_HOST_PROXY_PORT: "off" }, ["--proxy-port", "50052"]).proxyPort, 50052);
     assert.equal(c.runtime, "namespace");
     assert.equal(c.controlPlaneUrl, "https://cp.example.test");
     assert.equal(c.registerToken, "abcdef0123456789");
@@ -75,6 +78,9 @@ describe("loadConfig", () => {
       [{ WRENN_RUNTIME: "docker" }, [], /runtime must be one of auto, namespace, qemu, firecracker/],
       [{ WRENN_HOST_LISTEN_ADDR: "50051" }, [], /listen address must be host:port/],
       [{ WRENN_HOST_LISTEN_ADDR: "1.2.3.4:99999" }, [], /host:port/],
+      [{ WRENN_HOST_PROXY_PORT: "65536" }, [], /proxy port must be 0-65535 or off/],
+      [{}, ["--proxy-port", "-1"], /proxy port must be 0-65535 or off/],
+      [{}, ["--proxy-port", "50051"], /must differ from the listen port/],
       [{ LOG_LEVEL: "loud" }, [], /log level/],
       [{ WRENN_DIR: "relative/dir" }, [], /WRENN_DIR must be an absolute path/],
       [{ WRENN_CP_URL: "ftp://x" }, [], /must be http/],

@@ -31,6 +31,13 @@ export interface AgentConfig {
   readonly cacheDir: string;
   /** `WRENN_HOST_LISTEN_ADDR`, `--listen`. @default 127.0.0.1:50051 */
   readonly listen: { readonly host: string; readonly port: number };
+  /**
+   * Port (on the listen host) of the proxy thread, which serves `/proxy/...` off the RPC event
+   * loop; the control plane asks for it at `/proxy-listener`. 0: any free port; undefined
+   * (`off`): no thread, `/proxy/...` only on the listen port. `WRENN_HOST_PROXY_PORT`,
+   * `--proxy-port`. @default 0
+   */
+  readonly proxyPort: number | undefined;
   /** `WRENN_RUNTIME`, `--runtime`. @default auto */
   readonly runtime: RuntimeChoice;
   /** Control plane base URL; unset = standalone (no registration, no heartbeat). `WRENN_CP_URL`, `--cp-url`. */
@@ -70,6 +77,7 @@ export type AgentEnvVar =
   | "WRENN_DIR"
   | "WRENN_CACHE_DIR"
   | "WRENN_HOST_LISTEN_ADDR"
+  | "WRENN_HOST_PROXY_PORT"
   | "WRENN_RUNTIME"
   | "WRENN_CP_URL"
   | "WRENN_HOST_ADDRESS"
@@ -91,6 +99,7 @@ const VALUE_FLAGS: Readonly<Record<string, AgentEnvVar | "register">> = {
   "--wrenn-dir": "WRENN_DIR",
   "--cache-dir": "WRENN_CACHE_DIR",
   "--listen": "WRENN_HOST_LISTEN_ADDR",
+  "--proxy-port": "WRENN_HOST_PROXY_PORT",
   "--runtime": "WRENN_RUNTIME",
   "--cp-url": "WRENN_CP_URL",
   "--address": "WRENN_HOST_ADDRESS",
@@ -114,6 +123,15 @@ export function parseHostPort(value: string, what: string): { host: string; port
   }
   if (m[1] !== undefined && isIP(host) !== 6) throw new ConfigError(`${what} has an invalid IPv6 address`);
   return { host, port };
+}
+
+/** `off` → undefined, else a port 0–65535 other than the listen port. */
+function parseProxyPort(value: string, listenPort: number): number | undefined {
+  if (value === "off") return undefined;
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) throw new ConfigError("the proxy port must be 0-65535 or off");
+  if (port === listenPort) throw new ConfigError("the proxy port must differ from the listen port");
+  return port;
 }
 
 function parseArgv(argv: readonly string[]): { values: Map<string, string>; flags: Set<string> } {
@@ -172,6 +190,7 @@ export function loadConfig(env: Readonly<Partial<Record<string, string>>>, argv:
   const wrennDir = absolutePath(get("WRENN_DIR") ?? "/var/lib/wrenn", "WRENN_DIR");
   const cacheDir = absolutePath(get("WRENN_CACHE_DIR") ?? wrennDir, "WRENN_CACHE_DIR");
   const listen = parseHostPort(get("WRENN_HOST_LISTEN_ADDR") ?? "127.0.0.1:50051", "the listen address");
+  const proxyPort = parseProxyPort(get("WRENN_HOST_PROXY_PORT") ?? "0", listen.port);
 
   const runtime = (get("WRENN_RUNTIME") ?? "auto") as RuntimeChoice;
   if (!RUNTIMES.includes(runtime)) throw new ConfigError(`runtime must be one of ${RUNTIMES.join(", ")}`);
@@ -245,6 +264,7 @@ export function loadConfig(env: Readonly<Partial<Record<string, string>>>, argv:
     wrennDir,
     cacheDir,
     listen,
+    proxyPort,
     runtime,
     ...(controlPlaneUrl !== undefined ? { controlPlaneUrl } : {}),
     ...(registerToken !== undefined ? { registerToken } : {}),

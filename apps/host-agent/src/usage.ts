@@ -2,10 +2,14 @@
 export const AGENT_USAGE = `Usage: wrenn agent [options]
 
 Runs the Wrenn host agent: capsules on this machine behind the hostagent.v1 Connect API
-and the /proxy/{capsule}/{port}/ port proxy, on one HTTP/1.1 server. Needs root.
+and the /proxy/{capsule}/{port}/ port proxy (also served by a thread of its own on the
+proxy port, so proxied traffic never slows PTY and exec streams). Needs root.
 
 Options (each also read from the environment variable shown; flags win):
   --listen <host:port>     address to serve on               WRENN_HOST_LISTEN_ADDR  [127.0.0.1:50051]
+  --proxy-port <n|off>     proxy thread's port on the listen host; 0 = any free port
+                           (the control plane asks the agent); off = /proxy only on
+                           the listen port                 WRENN_HOST_PROXY_PORT   [0]
   --runtime <name>         auto | namespace | qemu | firecracker  WRENN_RUNTIME       [auto]
                            auto: firecracker with a firecracker binary and hardware KVM,
                            else qemu with hardware KVM, else namespace

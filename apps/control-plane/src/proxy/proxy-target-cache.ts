@@ -45,6 +45,11 @@ export class ProxyTargetCache {
     return { kind: "ok", address: row.hostAddress };
   }
 
+  /** The cached host address of a capsule, without looking it up. */
+  peek(sandboxId: string): string | undefined {
+    return this.#entries.get(sandboxId)?.address;
+  }
+
   evict(sandboxId: string): void {
     this.#entries.delete(sandboxId);
   }

@@ -6,6 +6,7 @@ import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Logger } from "@wrenn/kit";
 import type { RequestInterceptor } from "../http/server-factory.js";
+import { AgentProxyPorts, probeOverPool } from "./agent-proxy-port.js";
 import { endToEndHeaders } from "./hop-headers.js";
 import { ProxyTargetCache, type ProxyTargetLookup } from "./proxy-target-cache.js";
 import { agentProxyPath, parseSandboxHost, type SandboxHostTarget, stripProxyPrefix } from "./sandbox-host.js";
@@ -20,6 +21,8 @@ export interface SandboxProxyOptions {
   readonly log: Logger;
   /** How long a capsule's host address is cached. @default 120 s */
   readonly cacheTtlMs?: number;
+  /** Where each agent serves its proxy. @default asked from each agent over {@link agent} */
+  readonly proxyPorts?: AgentProxyPorts;
 }
 
 type Proxied = { target: SandboxHostTarget; address: string };
@@ -34,10 +37,12 @@ type Proxied = { target: SandboxHostTarget; address: string };
 export class SandboxProxy implements RequestInterceptor {
   readonly #options: SandboxProxyOptions;
   readonly cache: ProxyTargetCache;
+  readonly proxyPorts: AgentProxyPorts;
 
   constructor(options: SandboxProxyOptions) {
     this.#options = options;
     this.cache = new ProxyTargetCache(options.lookup, options.cacheTtlMs ?? 120_000);
+    this.proxyPorts = options.proxyPorts ?? new AgentProxyPorts({ probe: probeOverPool(options.agent) });
   }
 
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
@@ -87,7 +92,8 @@ export class SandboxProxy implements RequestInterceptor {
     if (found.kind === "no_address") {
       return { status: 503, code: "host_unavailable", message: "the capsule's host has no address" };
     }
-    return { target, address: found.address };
+    // The agent's proxy thread when it has one: proxied bytes stay off its RPC event loop.
+    return { target, address: await this.proxyPorts.proxyAddress(found.address) };
   }
 
   #upstream(req: IncomingMessage, p: Proxied, keepUpgrade: boolean) {
@@ -119,6 +125,13 @@ export class SandboxProxy implements RequestInterceptor {
     });
   }
 
+  /** A request to the host failed: look the capsule and the agent's proxy port up again next time. */
+  #forget(p: Proxied): void {
+    const agentAddress = this.cache.peek(p.target.sandboxId);
+    this.cache.evict(p.target.sandboxId);
+    if (agentAddress !== undefined) this.proxyPorts.evict(agentAddress);
+  }
+
   #forward(req: IncomingMessage, res: ServerResponse, p: Proxied): void {
     const up = this.#upstream(req, p, false);
     res.on("close", () => {
@@ -132,7 +145,7 @@ export class SandboxProxy implements RequestInterceptor {
       pipeline(upRes, res, () => undefined);
     });
     up.on("error", (err) => {
-      this.cache.evict(p.target.sandboxId);
+      this.#forget(p);
       this.#options.log.warn({ err, sandboxId: p.target.sandboxId }, "proxy request failed");
       if (!res.headersSent) sendJson(res, 502, "proxy error: the capsule's host did not answer", "proxy_error");
       else res.destroy();
@@ -160,7 +173,7 @@ export class SandboxProxy implements RequestInterceptor {
       upRes.resume();
     });
     up.on("error", () => {
-      this.cache.evict(p.target.sandboxId);
+      this.#forget(p);
       rawError(socket, 502, "proxy error: the capsule's host did not answer");
     });
     if (head.length > 0) up.write(head);
