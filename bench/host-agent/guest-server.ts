@@ -26,10 +26,18 @@ export async function startGuestServer(agent: BenchAgent, sandboxId: string, sig
   }
 }
 
-/** Base URLs of the guest server: through the agent's proxy and straight to the capsule. */
-export function guestUrls(agent: BenchAgent, sandboxId: string): { proxied: string; direct: string } {
+/**
+ * Base URLs of the guest server: through the agent's proxy thread (`proxied`, what the control
+ * plane uses), through `/proxy` on the agent's RPC port (`proxiedMain`, served on the RPC event
+ * loop) and straight to the capsule.
+ */
+export function guestUrls(
+  agent: BenchAgent,
+  sandboxId: string,
+): { proxied: string; proxiedMain: string; direct: string } {
   return {
-    proxied: `${agent.baseUrl}/proxy/${sandboxId}/${GUEST_PORT}`,
+    proxied: `${agent.proxyUrl}/proxy/${sandboxId}/${GUEST_PORT}`,
+    proxiedMain: `${agent.baseUrl}/proxy/${sandboxId}/${GUEST_PORT}`,
     direct: `http://${agent.guestIp(sandboxId)}:${GUEST_PORT}`,
   };
 }

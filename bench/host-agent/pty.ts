@@ -1,6 +1,7 @@
 /**
  * PTY keystroke echo latency through the agent (PtyAttach + PtySendInput), idle and while
- * the same capsule's proxy carries a heavy download flood. The floor is the same echo
+ * the same capsule's proxy carries a heavy download flood: through the proxy thread (what
+ * the control plane uses) and, as the same-run "before", through `/proxy` on the RPC port. The floor is the same echo
  * straight through envd (no agent). The terminal runs `cat` in raw mode without tty echo,
  * so every byte sent comes back exactly once, written by a program, as a shell's would.
  */
@@ -173,6 +174,9 @@ export async function benchPty(
   const urls = guestUrls(agent, sandboxId);
   const big = `/big?bytes=${FLOOD_BODY}`;
   const viaProxy = await underFlood(t, `${urls.proxied}${big}`, n, budget, signal);
+  // Before the proxy thread: the same flood through /proxy on the RPC port, pumped by the
+  // event loop that also serves the PTY stream.
+  const viaMain = await underFlood(t, `${urls.proxiedMain}${big}`, n, budget, signal);
   // Control: the same flood straight to the guest loads the capsule and the machine alike
   // but not the agent, separating the agent's share of the slowdown.
   const straight = await underFlood(t, `${urls.direct}${big}`, n, budget, signal);
@@ -186,14 +190,24 @@ export async function benchPty(
       ratio: fmtRatio(idle.median, d.median),
     },
     {
-      metric: `PTY keystroke echo via agent, /proxy flooded (${flood})`,
+      metric: `PTY keystroke echo via agent, proxy thread flooded (${flood})`,
       value: fmtSummary(viaProxy.latencies, "ms", 2),
       floor: `idle via agent: med ${idle.median.toFixed(2)} ms`,
       ratio: fmtRatio(viaProxy.latencies.median, idle.median),
     },
     {
-      metric: "  flood throughput meanwhile, through /proxy",
+      metric: "  flood throughput meanwhile, through the proxy thread",
       value: `${viaProxy.mibps.toFixed(0)} MiB/s (${viaProxy.moved.requests} downloads)`,
+    },
+    {
+      metric: "before: echo via agent, same flood through /proxy on the RPC port",
+      value: fmtSummary(viaMain.latencies, "ms", 2),
+      floor: `idle via agent: med ${idle.median.toFixed(2)} ms`,
+      ratio: fmtRatio(viaMain.latencies.median, idle.median),
+    },
+    {
+      metric: "  flood throughput meanwhile, through /proxy on the RPC port",
+      value: `${viaMain.mibps.toFixed(0)} MiB/s (${viaMain.moved.requests} downloads)`,
     },
     {
       metric: `control: echo via agent, same flood straight to the guest`,
