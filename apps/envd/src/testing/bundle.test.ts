@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
-import { fsClient } from "../filesystem/fs-test-client.js";
+import { codeName, codeOf, fsClient } from "../filesystem/fs-test-client.js";
 import { collect, processClient } from "../process/process-test-client.js";
 import { ENVD_VERSION } from "../version.js";
 import { ENVD_BUNDLE, spawnEnvd } from "./spawn-envd.js";
@@ -57,5 +57,23 @@ describe("the envd bundle", { skip }, () => {
     const metrics = await fetch(`${envd.url}/metrics`);
     assert.equal(metrics.status, 200);
     assert.ok(((await metrics.json()) as { cpu_count: number }).cpu_count > 0);
+  });
+
+  // The bundle's Connect runs on envd's own Headers (src/rpc/light-headers.ts),
+  // not Node's: errors (Connect error bodies and trailers), Basic auth and
+  // both codecs must come out as from the sources.
+  test("Connect errors, users and both codecs work on the bundle's own Headers", async () => {
+    await using envd = await spawnEnvd(["--log-level", "silent"]);
+    for (const binary of [false, true]) {
+      const missing = processClient(envd.url, { binary }).start({ process: { cmd: "/no/such/command" } });
+      assert.equal(codeName(await codeOf(collect(missing))), "NotFound");
+      assert.equal(codeName(await codeOf(fsClient(envd.url).stat({ path: "/no/such/path" }))), "NotFound");
+      const asRoot = await collect(
+        processClient(envd.url, { binary, user: "root" }).start({ process: { cmd: "/bin/sh", args: ["-c", "id -u"] } }),
+      );
+      assert.equal(asRoot.stdout, "0\n");
+    }
+    const unknownUser = processClient(envd.url, { user: "no-such-user" }).start({ process: { cmd: "true" } });
+    assert.equal(codeName(await codeOf(collect(unknownUser))), "Unauthenticated");
   });
 });
