@@ -105,6 +105,22 @@ describe("unary fast path (real service over a loopback manager)", { skip: envdS
     }
   });
 
+  it("a client that hangs up mid-body costs nothing: the server goes on answering", async () => {
+    await using h = await harness();
+    await h.client.createSandbox({ sandboxId: "fp-3", templateId: "tpl" });
+    const cut = request(`${h.baseUrl}${path("PingSandbox")}`, {
+      method: "POST",
+      headers: { ...PROTO, "content-length": "100" },
+      agent: false,
+    });
+    const gone = new Promise((r) => cut.once("close", r));
+    cut.on("error", () => undefined);
+    cut.write(new Uint8Array([0x0a, 0x05]));
+    cut.destroy();
+    await gone;
+    assert.equal((await post(h.baseUrl, path("PingSandbox"), PROTO, ping("fp-3"))).status, 200);
+  });
+
   it("honours Connect-Timeout-Ms: the handler's signal aborts at the deadline", async () => {
     await using h = await harness();
     await h.client.createSandbox({ sandboxId: "fp-2", templateId: "tpl" });

@@ -127,20 +127,32 @@ function parseInput(method: DescMethodUnary, bytes: Uint8Array) {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > READ_MAX_BYTES) {
-      throw new ConnectError(
-        `message size is larger than configured readMaxBytes ${READ_MAX_BYTES}`,
-        Code.ResourceExhausted,
-      );
-    }
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size);
+/** The whole request body (events rather than an async iterator: one promise per call). */
+function readBody(req: IncomingMessage): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > READ_MAX_BYTES) {
+        req.destroy();
+        reject(
+          new ConnectError(
+            `message size is larger than configured readMaxBytes ${READ_MAX_BYTES}`,
+            Code.ResourceExhausted,
+          ),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once("end", () => resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size)));
+    req.once("error", reject);
+    // A client that hangs up mid-body: 'aborted' then 'close' without 'end'.
+    req.once("close", () => {
+      if (!req.complete) reject(new ConnectError("the client disconnected", Code.Canceled));
+    });
+  });
 }
 
 /**
