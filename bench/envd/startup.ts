@@ -6,6 +6,7 @@ import { type ProcMemory, processMemory } from "../lib/memory.js";
 import { summarize } from "../lib/stats.js";
 import { fmt, type Row } from "../lib/table.js";
 import { execOnce } from "./exec.js";
+import { CAPSULE_ENV } from "./first-use.js";
 
 const BARE_SERVER = (port: number) =>
   `require("node:http").createServer((q,s)=>s.end("ok")).listen(${port},"127.0.0.1")`;
@@ -13,7 +14,8 @@ const BARE_SERVER = (port: number) =>
 /** Spawns `args` under node and measures ms until GET `path` on `port` answers. */
 async function timeToFirstResponse(args: string[], port: number, path: string) {
   const start = performance.now();
-  const child = spawn(process.execPath, args, { stdio: "ignore" });
+  // The capsule's environment, not this shell's (see CAPSULE_ENV).
+  const child = spawn(process.execPath, args, { stdio: "ignore", env: CAPSULE_ENV });
   let exited = false;
   child.once("exit", () => {
     exited = true;
