@@ -166,7 +166,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       ...(tls ? { tls } : {}),
     });
     const srv = server;
-    log.info({ url: srv.url, proxyUrl: srv.proxyUrl, tls: tls !== undefined }, "host agent serving");
+    log.info({ url: srv.url, tls: tls !== undefined }, "host agent serving");
+    if (srv.proxyUrl !== undefined) log.info({ url: srv.proxyUrl }, "proxy thread serving /proxy/");
 
     const heartbeat = registration?.startHeartbeat({
       pauseAll: () => mgr.pauseAll(),
