@@ -46,7 +46,8 @@ export interface ProxyThread {
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
 const WORKER_URL = new URL(`./proxy-worker${FROM_SOURCE ? ".ts" : ".js"}`, import.meta.url);
 
-function newWorker(data: ProxyThreadData): Worker {
+/** Starts the proxy worker with `data`; what {@link startProxyThread} uses unless told otherwise. */
+export function newProxyWorker(data: ProxyThreadData): Worker {
   if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: data });
   const tsx = JSON.stringify(import.meta.resolve("tsx/esm/api"));
   const entry = JSON.stringify(WORKER_URL.href);
@@ -54,8 +55,14 @@ function newWorker(data: ProxyThreadData): Worker {
   return new Worker(boot, { eval: true, workerData: data, execArgv: [] });
 }
 
-/** Starts the thread and resolves once it listens; rejects when it cannot listen. */
-export async function startProxyThread(o: ProxyThreadOptions): Promise<ProxyThread> {
+/**
+ * Starts the thread and resolves once it listens; rejects when it cannot listen. `spawnWorker`
+ * makes each worker (the first and every restart; tests wrap it to reach the workers).
+ */
+export async function startProxyThread(
+  o: ProxyThreadOptions,
+  spawnWorker: (data: ProxyThreadData) => Worker = newProxyWorker,
+): Promise<ProxyThread> {
   const log = o.log ?? silentLogger;
   let data: ProxyThreadData = {
     host: o.host,
@@ -71,7 +78,7 @@ export async function startProxyThread(o: ProxyThreadOptions): Promise<ProxyThre
 
   let gone: Promise<void> = Promise.resolve();
   const spawn = (): { worker: Worker; listening: Promise<number> } => {
-    const w = newWorker(data);
+    const w = spawnWorker(data);
     gone = new Promise<void>((resolve) => w.once("exit", () => resolve()));
     const send = (m: ToProxyThread): void => w.postMessage(m);
     let onListening: (port: number) => void = () => {};
