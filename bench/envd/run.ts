@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ENVD_BUNDLE, spawnEnvd } from "../../apps/envd/src/testing/spawn-envd.js";
+import { ENVD_LOADER, spawnEnvd } from "../../apps/envd/src/testing/spawn-envd.js";
 import { renderTable } from "../lib/table.js";
 import { benchExec } from "./exec.js";
 import { benchFirstUse, type EnvdVariant } from "./first-use.js";
@@ -31,7 +31,7 @@ if (values.help) {
       "  --quick          fewer runs and 128 MiB transfers instead of 1 GiB",
       "  --idle           only the idle table (root): CPU of idle envds, each alone in a",
       "                   network namespace as in a capsule, and listen → reachable latency",
-      "  --bundle <file>  benchmark another envd build (default apps/envd/dist/envd.mjs),",
+      "  --bundle <file>  benchmark another envd build (default apps/envd/dist/envd.cjs),",
       "                   e.g. an older one, to compare two builds under the same conditions",
       "  --first-use      only the first-use table: start → /health, first /init, first and",
       "                   later Starts, first filesystem call, idle RSS/PSS/USS",
@@ -45,8 +45,9 @@ if (values.help) {
   process.exit(0);
 }
 const quick = values.quick === true;
-const bundle = values.bundle === undefined ? ENVD_BUNDLE : resolve(values.bundle);
-const label = `${quick ? "quick" : "full"}; ${bundle === ENVD_BUNDLE ? "" : `${bundle}; `}Node ${process.version}`;
+// By default envd.cjs, which guest images start (envd.mjs adds Node's ES module loader).
+const bundle = values.bundle === undefined ? ENVD_LOADER : resolve(values.bundle);
+const label = `${quick ? "quick" : "full"}; ${bundle === ENVD_LOADER ? "" : `${bundle}; `}Node ${process.version}`;
 
 if (values["first-use"]) {
   const loadAtStart = loadavg()[0] ?? Number.NaN;
@@ -109,7 +110,7 @@ try {
   });
   process.stdout.write(
     renderTable(
-      `envd benchmarks (${quick ? "quick" : "full"}; ${bundle === ENVD_BUNDLE ? "" : `${bundle}; `}Node ${process.version}; transfers in ${scratchRoot}, best of ${quick ? 1 : 3}; load average ${loadAtStart.toFixed(1)} at the start)`,
+      `envd benchmarks (${quick ? "quick" : "full"}; ${bundle === ENVD_LOADER ? "" : `${bundle}; `}Node ${process.version}; transfers in ${scratchRoot}, best of ${quick ? 1 : 3}; load average ${loadAtStart.toFixed(1)} at the start)`,
       [...startup, ...exec, ...transfer],
     ),
   );

@@ -17,16 +17,17 @@ const skip = existsSync(CACHE) ? false : `${CACHE} is missing: run npm run build
 const repoNodeModules = fileURLToPath(new URL("../../../../node_modules", import.meta.url));
 
 /**
- * A copy of the built envd (loader and bundle) in a scratch directory, with
- * `cache` as its code cache (undefined: none), resolving node-pty and
+ * A copy of the built envd (entry points and bundle) in a scratch directory,
+ * with `cache` as its code cache (undefined: none), resolving node-pty and
  * fs-xattr through a node_modules link as an image does beside envd.mjs.
+ * `entry` is envd.cjs, what guest images start.
  */
 async function envdCopy(cache: Buffer | undefined): Promise<{ entry: string } & AsyncDisposable> {
   const dir = await mkdtemp(join(tmpdir(), "envd-cache-"));
-  for (const name of ["envd.mjs", "envd.bundle.cjs"]) await copyFile(join(dist, name), join(dir, name));
+  for (const name of ["envd.mjs", "envd.cjs", "envd.bundle.cjs"]) await copyFile(join(dist, name), join(dir, name));
   if (cache) await writeFile(join(dir, "envd.code-cache"), cache);
   await symlink(repoNodeModules, join(dir, "node_modules"));
-  return { entry: join(dir, "envd.mjs"), [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }) };
+  return { entry: join(dir, "envd.cjs"), [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** What the loader says about its cache (`WRENN_ENVD_CODE_CACHE_CHECK`). */

@@ -9,6 +9,9 @@ export { freePort };
 /** Path of the bundled envd (built by `npm run build -w @wrenn/envd`). */
 export const ENVD_BUNDLE = fileURLToPath(new URL("../../dist/envd.mjs", import.meta.url));
 
+/** The CommonJS loader beside it, what guest images start (skips Node's ES module loader). */
+export const ENVD_LOADER = fileURLToPath(new URL("../../dist/envd.cjs", import.meta.url));
+
 /** envd running as its own process, so its memory can be measured apart from the test's. */
 export interface SpawnedEnvd extends AsyncDisposable {
   readonly url: string;

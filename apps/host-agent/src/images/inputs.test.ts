@@ -37,6 +37,7 @@ describe("collectImageFiles + imageHash", () => {
     dir = await mkdtemp(join(tmpdir(), "wrenn-inputs-"));
     await writeFile(join(dir, "node"), "node-binary", { mode: 0o755 });
     await writeFile(join(dir, "envd.mjs"), "loader");
+    await writeFile(join(dir, "envd.cjs"), "cjs loader");
     await writeFile(join(dir, "envd.bundle.cjs"), "bundle");
     await writeFile(join(dir, "envd.code-cache"), "cache");
     for (const addon of ["fs-xattr", "node-pty"]) {
@@ -58,6 +59,7 @@ describe("collectImageFiles + imageHash", () => {
       [
         ["/usr/local/bin/node", "755"],
         ["/usr/local/lib/wrenn/envd/envd.bundle.cjs", "644"],
+        ["/usr/local/lib/wrenn/envd/envd.cjs", "644"],
         ["/usr/local/lib/wrenn/envd/envd.code-cache", "644"],
         ["/usr/local/lib/wrenn/envd/envd.mjs", "644"],
         ["/usr/local/lib/wrenn/envd/node_modules/fs-xattr/build/Release/a.node", "644"],

@@ -27,10 +27,11 @@ export interface ImageSources {
 }
 
 /**
- * Files envd.mjs loads from its own directory (apps/envd/build.mjs): the
- * bundle V8 compiles and its V8 code cache, made with the Node binary the image gets.
+ * Files envd.mjs needs beside it (apps/envd/build.mjs): the loader wrenn-init
+ * starts, the bundle V8 compiles and its V8 code cache, made with the Node
+ * binary the image gets.
  */
-export const ENVD_BESIDE_ENTRY = ["envd.bundle.cjs", "envd.code-cache"] as const;
+export const ENVD_BESIDE_ENTRY = ["envd.cjs", "envd.bundle.cjs", "envd.code-cache"] as const;
 
 /** envd's external native addon packages (shipped in node_modules/ beside the bundle). */
 export const ENVD_ADDONS = ["fs-xattr", "node-pty"] as const;

@@ -77,7 +77,7 @@ describe("planRootfs", () => {
   it("starts envd under tini from wrenn-init", () => {
     assert.equal(
       renderInitScript(),
-      '#!/bin/sh\n# Starts envd under tini (zombie reaping, signal forwarding). Arguments go to envd.\nexec /usr/bin/tini -s -- /usr/local/bin/node /usr/local/lib/wrenn/envd/envd.mjs "$@"\n',
+      '#!/bin/sh\n# Starts envd under tini (zombie reaping, signal forwarding). Arguments go to envd.\nexec /usr/bin/tini -s -- /usr/local/bin/node /usr/local/lib/wrenn/envd/envd.cjs "$@"\n',
     );
   });
 

@@ -38,7 +38,7 @@ export function renderInitScript(): string {
   return [
     "#!/bin/sh",
     "# Starts envd under tini (zombie reaping, signal forwarding). Arguments go to envd.",
-    `exec /usr/bin/tini -s -- ${GUEST_PATHS.node} ${GUEST_PATHS.envdBundle} "$@"`,
+    `exec /usr/bin/tini -s -- ${GUEST_PATHS.node} ${GUEST_PATHS.envdLoader} "$@"`,
     "",
   ].join("\n");
 }

@@ -48,5 +48,7 @@ export const GUEST_PATHS = {
   node: "/usr/local/bin/node",
   envdDir: "/usr/local/lib/wrenn/envd",
   envdBundle: "/usr/local/lib/wrenn/envd/envd.mjs",
+  /** What wrenn-init starts: envd's CommonJS loader, which skips Node's ES module loader (starts faster). */
+  envdLoader: "/usr/local/lib/wrenn/envd/envd.cjs",
   init: "/usr/local/bin/wrenn-init",
 } as const;
