@@ -3,10 +3,14 @@
  * loop with its client. Prints one JSON line with the result.
  *   download <url> <repeats>          GET a large body `repeats` times; best throughput
  *   small <url> <count> <concurrency> `count` small GETs over keep-alive connections
- *   flood <url> <connections>         large GETs back to back until stdin closes
+ *   flood <url> <connections> [tlsDir] large GETs back to back until stdin closes; an https URL
+ *                                     presents tlsDir/{cert,key}.pem and trusts tlsDir/ca.pem (mTLS)
  * Only ever pointed at loopback (the agent's proxy) or a capsule's own address.
  */
+import { readFileSync } from "node:fs";
 import { Agent, get } from "node:http";
+import { Agent as HttpsAgent, get as httpsGet } from "node:https";
+import { join } from "node:path";
 import { summarize } from "../lib/stats.js";
 
 /** Result of one load run. */
@@ -21,7 +25,8 @@ export interface LoadResult {
 /** GETs `url` and drains the body; resolves with the body length. */
 function fetchBody(url: string, agent: Agent | false): Promise<number> {
   return new Promise((resolve, reject) => {
-    get(url, { agent }, (res) => {
+    const fetch = agent instanceof HttpsAgent ? httpsGet : get;
+    fetch(url, { agent }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         reject(new Error(`${url} answered ${res.statusCode}`));
@@ -73,7 +78,21 @@ async function small(url: string, count: number, concurrency: number): Promise<L
   return { bytes, ms, requests: latencies.length, latency: { median: l.median, p99: l.p99 } };
 }
 
-async function flood(url: string, connections: number): Promise<LoadResult> {
+/** A one-socket keep-alive agent for `url`: mTLS with the PEM files in `tlsDir` for https. */
+function floodAgent(url: string, tlsDir: string | undefined): Agent {
+  if (!url.startsWith("https:")) return new Agent({ keepAlive: true, maxSockets: 1 });
+  if (tlsDir === undefined) throw new Error("an https flood needs the directory of ca.pem, cert.pem and key.pem");
+  const pem = (name: string) => readFileSync(join(tlsDir, name), "utf8");
+  return new HttpsAgent({
+    keepAlive: true,
+    maxSockets: 1,
+    ca: pem("ca.pem"),
+    cert: pem("cert.pem"),
+    key: pem("key.pem"),
+  });
+}
+
+async function flood(url: string, connections: number, tlsDir?: string): Promise<LoadResult> {
   let stopped = false;
   let bytes = 0;
   let requests = 0;
@@ -83,7 +102,7 @@ async function flood(url: string, connections: number): Promise<LoadResult> {
   });
   const t0 = performance.now();
   const loops = Array.from({ length: connections }, async () => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const agent = floodAgent(url, tlsDir);
     while (!stopped) {
       bytes += await fetchBody(url, agent);
       requests++;
@@ -96,10 +115,12 @@ async function flood(url: string, connections: number): Promise<LoadResult> {
 
 async function main(argv: readonly string[]): Promise<LoadResult> {
   const [mode, url, a, b] = argv;
+  // The last argument is the process marker (load-client.ts), never a setting.
+  const tlsDir = b?.startsWith("/") ? b : undefined;
   if (!url) throw new Error("usage: http-load download|small|flood <url> ...");
   if (mode === "download") return download(url, Number(a ?? 1));
   if (mode === "small") return small(url, Number(a ?? 1000), Number(b ?? 1));
-  if (mode === "flood") return flood(url, Number(a ?? 4));
+  if (mode === "flood") return flood(url, Number(a ?? 4), tlsDir);
   throw new Error(`unknown mode ${mode}`);
 }
 

@@ -51,9 +51,12 @@ export interface Flood {
   stop(): Promise<LoadResult>;
 }
 
-/** Starts `connections` back-to-back large downloads of `url` in a child process. */
-export function startFlood(url: string, connections: number): Flood {
-  const { child, result } = startLoad(["flood", url, String(connections)]);
+/**
+ * Starts `connections` back-to-back large downloads of `url` in a child process; an https
+ * `url` needs `tlsDir` (ca.pem, cert.pem, key.pem: the client side of mTLS).
+ */
+export function startFlood(url: string, connections: number, tlsDir?: string): Flood {
+  const { child, result } = startLoad(["flood", url, String(connections), ...(tlsDir ? [tlsDir] : [])]);
   // Keep the rejection observed even if stop() is never reached.
   result.catch(() => undefined);
   return {

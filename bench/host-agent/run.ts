@@ -15,6 +15,7 @@ import { StepLog } from "./lifecycle-steps.js";
 import { type BenchOptions, type BenchPlan, benchPlan, parseBenchArgs, USAGE, UsageError } from "./options.js";
 import { benchPause } from "./pause.js";
 import { benchProxy } from "./proxy.js";
+import { benchProxyIsolation } from "./proxy-isolation.js";
 import { benchPty } from "./pty.js";
 
 function parseOrExit(): BenchOptions {
@@ -70,6 +71,9 @@ async function proxyAndPty(agent: BenchAgent, p: BenchPlan): Promise<void> {
     );
     await section(`PTY keystroke echo (${agent.kind}): idle and with heavy proxy traffic to the same capsule`, () =>
       benchPty(agent, id, p, signal),
+    );
+    await section("proxy isolation and TLS cost: a request on the RPC port while /proxy is flooded (loopback)", () =>
+      benchProxyIsolation(p.keystrokeBudgetMs / 2),
     );
   } finally {
     await agent.client.destroySandbox({ sandboxId: id });
