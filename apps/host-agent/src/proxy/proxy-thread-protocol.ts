@@ -33,5 +33,4 @@ export type FromProxyThread =
       readonly level: "debug" | "info" | "warn" | "error";
       readonly fields: Record<string, unknown>;
       readonly msg: string | undefined;
-    }
-  | { readonly kind: "closed" };
+    };

@@ -78,7 +78,7 @@ parent.on("message", (m: ToProxyThread) => {
       server.close();
       server.closeAllConnections();
       proxy.close();
-      post({ kind: "closed" });
+      // The thread ends once its last socket is gone.
       parent.close();
       return;
   }
