@@ -15,6 +15,17 @@ function xattr(): Promise<Xattr> {
 }
 
 /**
+ * Starts loading the xattr addon without waiting for it (a load error
+ * surfaces on first real use). In the bundle, fs-xattr is an ES module
+ * loaded from a CommonJS entry point, so its first import also initialises
+ * Node's ES module loader (a few ms): the services start this once /init
+ * says the capsule is about to be used, rather than inside its first Stat.
+ */
+export function preloadXattr(): void {
+  xattr().catch(() => {});
+}
+
+/**
  * Extended-attribute namespace for user-defined file metadata. The `user.`
  * namespace is the only one unprivileged tools (getfattr/setfattr) can see,
  * and the `e2b.` infix keeps our keys apart from other programs' attributes.

@@ -3,6 +3,7 @@ import { Filesystem } from "@wrenn/protocol/envd/filesystem";
 import { Process } from "@wrenn/protocol/envd/process";
 import type { EnvdEnv } from "../env.js";
 import { createFilesystemService } from "../filesystem/filesystem.service.js";
+import { preloadXattr } from "../filesystem/metadata.js";
 import { WatcherRegistry } from "../filesystem/watcher-registry.js";
 import { createProcessService } from "../process/process.service.js";
 import { type ConnectHandler, createConnectHandler } from "./connect-handler.js";
@@ -23,6 +24,8 @@ export interface EnvdServices {
  */
 export function createEnvdServices(env: EnvdEnv): EnvdServices {
   const watchers = new WatcherRegistry(env.log.child({ component: "watchers" }));
+  // Every Stat and ListDir reads file metadata: get its addon loading now.
+  preloadXattr();
   const handle = createConnectHandler({
     routes: (router: ConnectRouter) => {
       router.service(Process, createProcessService(env));
