@@ -11,6 +11,7 @@ test("defaults: full mode, both runtimes (namespace first), 100 capsules, 6 VMs"
     ramp: 0,
     densityOnly: false,
     lifecycleOnly: false,
+    restoreOnly: false,
     help: false,
   });
 });
@@ -25,6 +26,8 @@ test("--quick lowers the fleet sizes; explicit sizes and one runtime are honoure
   const d = parseBenchArgs(["--density-only", "--ramp", "600"]);
   assert.deepEqual([d.densityOnly, d.ramp], [true, 600]);
   assert.equal(parseBenchArgs(["--lifecycle-only"]).lifecycleOnly, true);
+  const r = parseBenchArgs(["--restore-only"]);
+  assert.deepEqual([r.restoreOnly, r.runtimes], [true, ["qemu"]]);
 });
 
 test("bad arguments are UsageErrors that name the problem", () => {

@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly densityOnly: boolean;
   /** Only the create and pause/resume sections, with their per-step breakdowns. */
   readonly lifecycleOnly: boolean;
+  /** Only the qemu restore-vs-cold-boot breakdown (implies `--runtime qemu`). */
+  readonly restoreOnly: boolean;
   readonly help: boolean;
 }
 
@@ -30,7 +32,7 @@ export class UsageError extends Error {
 }
 
 /** The help text. */
-export const USAGE = `Usage: ./wrenn bench host-agent [--quick] [--runtime namespace|qemu|all] [--capsules N] [--vms N] [--density-only] [--lifecycle-only] [--ramp N]
+export const USAGE = `Usage: ./wrenn bench host-agent [--quick] [--runtime namespace|qemu|all] [--capsules N] [--vms N] [--density-only] [--lifecycle-only] [--restore-only] [--ramp N]
   --quick         fewer runs, smaller transfers, 50 idle capsules (a few minutes)
   --runtime R     namespace, qemu or all (default: all); the first one also runs the
                   proxy and PTY benchmarks
@@ -40,6 +42,8 @@ export const USAGE = `Usage: ./wrenn bench host-agent [--quick] [--runtime names
   --density-only  run only the memory per idle capsule / density section
   --lifecycle-only  run only create → first command and pause / resume, with where the
                   time goes step by step
+  --restore-only  qemu only: create from the template snapshot next to a cold boot, step by
+                  step, and what the snapshot is made of
   --ramp N        namespace: then start idle capsules 50 at a time until the capsules and the
                   agent use 80 % of all CPUs, MemAvailable falls below 10 %, or N run
 Needs root (network namespaces, cgroups, overlay mounts). Sends traffic only to loopback and
@@ -65,8 +69,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const v = parsed.values;
   const quick = v.quick === true;
   const which = v.runtime ?? "all";
-  const runtimes: BenchRuntime[] =
-    which === "all" ? ["namespace", "qemu"] : which === "namespace" || which === "qemu" ? [which] : [];
+  const restoreOnly = v["restore-only"] === true;
+  const runtimes: BenchRuntime[] = restoreOnly
+    ? ["qemu"]
+    : which === "all"
+      ? ["namespace", "qemu"]
+      : which === "namespace" || which === "qemu"
+        ? [which]
+        : [];
   if (runtimes.length === 0)
     throw new UsageError(`--runtime must be namespace, qemu or all, got ${JSON.stringify(which)}`);
   if (v["density-only"] === true && v["lifecycle-only"] === true)
@@ -81,6 +91,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     vms: positiveInt("vms", v.vms, quick ? 3 : 6, 40),
     densityOnly: v["density-only"] === true,
     lifecycleOnly: v["lifecycle-only"] === true,
+    restoreOnly,
     ramp: v.ramp === undefined ? 0 : positiveInt("ramp", v.ramp, 0, 1900),
     help: v.help === true,
   };
@@ -98,6 +109,7 @@ function parse(argv: readonly string[]) {
       vms: { type: "string" },
       "density-only": { type: "boolean" },
       "lifecycle-only": { type: "boolean" },
+      "restore-only": { type: "boolean" },
       ramp: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -110,6 +122,8 @@ export interface BenchPlan {
   readonly createRuns: { readonly namespace: number; readonly qemu: number };
   /** Cold boots measured as the qemu floor. */
   readonly qemuColdBoots: number;
+  /** qemu restore breakdown: restores, the first `coldBoots` interleaved with a cold boot. */
+  readonly qemuRestore: { readonly restores: number; readonly coldBoots: number };
   /** Rounds of 10 concurrent creates. */
   readonly concurrentRounds: { readonly namespace: number; readonly qemu: number };
   /** Pause/resume cycles per runtime. */
@@ -134,6 +148,7 @@ export function benchPlan(quick: boolean): BenchPlan {
     ? {
         createRuns: { namespace: 8, qemu: 3 },
         qemuColdBoots: 2,
+        qemuRestore: { restores: 5, coldBoots: 3 },
         concurrentRounds: { namespace: 1, qemu: 1 },
         pauseCycles: { namespace: 30, qemu: 3 },
         downloadBytes: 256 * 1048576,
@@ -146,6 +161,7 @@ export function benchPlan(quick: boolean): BenchPlan {
     : {
         createRuns: { namespace: 30, qemu: 8 },
         qemuColdBoots: 4,
+        qemuRestore: { restores: 10, coldBoots: 5 },
         concurrentRounds: { namespace: 3, qemu: 1 },
         pauseCycles: { namespace: 200, qemu: 6 },
         downloadBytes: 1024 * 1048576,

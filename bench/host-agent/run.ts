@@ -17,6 +17,7 @@ import { benchPause } from "./pause.js";
 import { benchProxy } from "./proxy.js";
 import { benchProxyIsolation } from "./proxy-isolation.js";
 import { benchPty } from "./pty.js";
+import { benchQemuRestore } from "./qemu-restore.js";
 
 function parseOrExit(): BenchOptions {
   try {
@@ -83,6 +84,12 @@ async function proxyAndPty(agent: BenchAgent, p: BenchPlan): Promise<void> {
 async function benchRuntime(kind: "namespace" | "qemu", first: boolean, image: Awaited<ReturnType<typeof benchImage>>) {
   const steps = new StepLog();
   await using agent = await startBenchAgent(kind, image, steps);
+  if (kind === "qemu" && !options.densityOnly && !options.lifecycleOnly) {
+    await section("qemu: create from the template snapshot vs cold boot, step by step (runtime only)", () =>
+      benchQemuRestore(agent, plan.qemuRestore, signal),
+    );
+    if (options.restoreOnly) return;
+  }
   if (!options.densityOnly) {
     await section(`create → first command (${kind}; through hostagent.v1: CreateSandbox + Exec \`true\`)`, () =>
       benchCreate(agent, plan, steps, signal),

@@ -68,9 +68,25 @@ test("buildQemuArgv: TCG microvm inside the netns, qcow2 root, TAP NIC, QMP sock
   ]);
 });
 
-test("buildQemuArgv: restore adds -incoming fd:N; KVM swaps accel and CPU; no netns means no nsenter", () => {
+test("buildQemuArgv: restore adds -incoming defer (QemuVm.start sends migrate-incoming fd:N); KVM swaps accel and CPU; no netns means no nsenter", () => {
   const argv = buildQemuArgv({ ...spec, accel: "kvm", incomingFd: 3, netnsPath: undefined, binary: "/opt/qemu" });
   assert.equal(argv[0], "/opt/qemu");
   assert.deepEqual(argv.slice(3, 7), ["-accel", "kvm", "-cpu", "host,-arch-capabilities"]);
-  assert.deepEqual(argv.slice(-2), ["-incoming", "fd:3"]);
+  assert.deepEqual(argv.slice(-2), ["-incoming", "defer"]);
+});
+
+test("buildQemuArgv: file-backed RAM keeps the default block name; shared only for the template VM", () => {
+  const ramFlags = (shared: boolean) => {
+    const argv = buildQemuArgv({ ...spec, ramFile: { path: "/t/ram", shared } });
+    const at = argv.indexOf("-object");
+    return argv.slice(at, at + 4);
+  };
+  assert.deepEqual(ramFlags(true), [
+    "-object",
+    "memory-backend-file,id=microvm.ram,size=512M,mem-path=/t/ram,share=on",
+    "-machine",
+    "memory-backend=microvm.ram",
+  ]);
+  assert.equal(ramFlags(false)[1], "memory-backend-file,id=microvm.ram,size=512M,mem-path=/t/ram,share=off");
+  assert.equal(buildQemuArgv(spec).includes("-object"), false, "anonymous RAM by default");
 });

@@ -22,7 +22,19 @@ export interface QemuSpec {
   readonly serialLog: string;
   /** netns to run in (QEMU opens the TAP there); wraps the argv in `nsenter --net=`. */
   readonly netnsPath?: string;
-  /** When set, QEMU waits for a migration stream on this inherited fd (restore). */
+  /**
+   * Guest RAM mapped from a file instead of anonymous memory (the template snapshot's RAM image).
+   * `shared`: the template VM itself, whose RAM writes land in the file (and, with
+   * x-ignore-shared, stay out of the migration stream). Not shared: a capsule restoring from the
+   * template maps the file copy-on-write (MAP_PRIVATE), so its writes stay its own and pages
+   * it never writes are the host page cache's, shared by every capsule of that template.
+   * Absent: anonymous RAM under the same block name, so any state file restores into it.
+   */
+  readonly ramFile?: { readonly path: string; readonly shared: boolean };
+  /**
+   * When set, QEMU starts with `-incoming defer` and QemuVm.start has it read the migration
+   * stream from this inherited fd (restore).
+   */
   readonly incomingFd?: number;
   /** Where QEMU's PID is recorded while it runs (crash cleanup); not part of the argv. */
   readonly pidFiles?: PidFiles;
@@ -49,6 +61,24 @@ export function guestCmdline(tscKhz: number): string {
 }
 
 /**
+ * RAM block name: the microvm machine's default, so a file-backed RAM (template) and a
+ * default one (resume from a capsule's own state file) migrate into each other.
+ */
+const RAM_ID = "microvm.ram";
+
+/** PURE: the RAM backend flags (none: QEMU's default anonymous RAM, same block name). */
+function ramArgs(spec: QemuSpec): string[] {
+  if (spec.ramFile === undefined) return [];
+  const { path, shared } = spec.ramFile;
+  return [
+    "-object",
+    `memory-backend-file,id=${RAM_ID},size=${spec.memoryMb}M,mem-path=${path},share=${shared ? "on" : "off"}`,
+    "-machine",
+    `memory-backend=${RAM_ID}`,
+  ];
+}
+
+/**
  * PURE: the QEMU argv for a microvm capsule (flags measured in vm-on-this-machine.md §1 and the
  * recommended design): microvm with ACPI and RTC on, a virtio-blk root on a qcow2 overlay, a
  * virtio-net NIC on the netns TAP, virtio-rng, QMP on a unix socket, no display, no defaults.
@@ -68,6 +98,7 @@ export function buildQemuArgv(spec: QemuSpec): Argv {
     String(spec.vcpus),
     "-m",
     String(spec.memoryMb),
+    ...ramArgs(spec),
     "-nodefaults",
     "-no-user-config",
     "-display",
@@ -92,7 +123,8 @@ export function buildQemuArgv(spec: QemuSpec): Argv {
     `file:${spec.serialLog}`,
     "-qmp",
     `unix:${spec.qmpSocket},server=on,wait=off`,
-    ...(spec.incomingFd === undefined ? [] : ["-incoming", `fd:${spec.incomingFd}`]),
+    // Deferred: migration capabilities must be set over QMP before the stream is read.
+    ...(spec.incomingFd === undefined ? [] : ["-incoming", "defer"]),
   ];
   if (spec.netnsPath === undefined) return qemu as unknown as Argv;
   // nsenter execs QEMU in place, so the spawned PID is QEMU's own PID.

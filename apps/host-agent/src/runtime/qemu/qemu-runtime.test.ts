@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,6 +58,20 @@ async function qemuProcessesWith(needle: string): Promise<number[]> {
   return pids;
 }
 
+/** sha256 of a file (the template's RAM image), streamed. */
+async function sha256(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+/** The `mem-path=` of the QEMU running for `stateDir` (its file-backed RAM), if any. */
+async function ramFileOf(stateDir: string): Promise<string | undefined> {
+  const [pid] = await qemuProcessesWith(stateDir);
+  const cmd = pid === undefined ? "" : await readFile(`/proc/${pid}/cmdline`, "utf8");
+  return /mem-path=([^,\0]+),share=(on|off)/.exec(cmd)?.slice(1).join(" ");
+}
+
 if (skip) {
   test("QemuRuntime (real TCG microVM)", { skip }, () => {});
 } else {
@@ -105,11 +120,15 @@ if (skip) {
     const avail = await runtime.availability();
     t.diagnostic(avail.reason);
     assert.equal(avail.available, true);
-    const { sandbox, slot, ms } = await createCapsule(runtime, "sb-cold");
+    const created = await createCapsule(runtime, "sb-cold");
+    const { slot, ms } = created;
     await using _slot = slot;
+    // Disposed even when an assertion below fails (a failed test must not leave QEMU running).
+    await using sandbox = created.sandbox;
     t.diagnostic(`cold boot → /health: ${ms.toFixed(0)} ms`);
     assert.equal(sandbox.envdUrl, `http://${slot.guestIp}:49983`);
-    assert.equal(await guestRequest(`${sandbox.envdUrl}/health`), 200);
+    // Patient: right after its first /init envd loads its RPC code, seconds of CPU under TCG.
+    assert.equal(await guestRequest(`${sandbox.envdUrl}/health`, "GET", undefined, 15_000), 200);
     await sandbox[Symbol.asyncDispose]();
     assert.equal((await sandbox.exited).reason, "destroyed");
     assert.deepEqual(await qemuProcessesWith(join(stateRoot, "sb-cold")), []);
@@ -129,6 +148,13 @@ if (skip) {
 
     assert.equal((await sh(sandbox.envdUrl, "echo hello from $(uname -s)")).trim(), "hello from Linux");
     await sh(sandbox.envdUrl, "echo before-pause > /home/user/marker");
+    // The guest RAM maps the template's RAM image copy-on-write: never shared writable.
+    const ram = (await ramFileOf(stateDir)) ?? "";
+    assert.match(ram, / off$/, `capsule RAM is a private mapping of the template's RAM image: ${ram}`);
+    const ramFile = ram.replace(/ off$/, "");
+    const ramHash = await sha256(ramFile);
+    // Only in guest RAM (tmpfs): must survive pause/resume and stay invisible to the clone.
+    await sh(sandbox.envdUrl, "head -c 8M /dev/urandom > /dev/shm/blob; echo a-only > /dev/shm/marker");
     // A counter that lives only in the shell's memory; it mirrors its value to a file (atomically, so a read never sees it empty).
     await sh(
       sandbox.envdUrl,
@@ -146,6 +172,13 @@ if (skip) {
     await using clone = b.sandbox;
     t.diagnostic(`create #2 (template snapshot cached) → /health: ${b.ms.toFixed(0)} ms`);
     assert.equal((await sh(clone.envdUrl, "cat /home/user/marker 2>/dev/null || echo none")).trim(), "none");
+    assert.equal((await sh(clone.envdUrl, "cat /dev/shm/marker 2>/dev/null || echo none")).trim(), "none");
+    await sh(clone.envdUrl, "echo b-only > /dev/shm/marker; head -c 8M /dev/zero > /dev/shm/zeros");
+    assert.equal(
+      (await sh(sandbox.envdUrl, "cat /dev/shm/marker")).trim(),
+      "a-only",
+      "the clone's write stays its own",
+    );
 
     const p0 = performance.now();
     assert.equal(await sandbox.pause(), "memory");
@@ -166,6 +199,9 @@ if (skip) {
     const later = Number(await sh(sandbox.envdUrl, "cat /tmp/count"));
     assert.ok(later > afterResume, `counter kept counting: ${afterResume} → ${later}`);
     assert.equal((await sh(sandbox.envdUrl, "cat /home/user/marker")).trim(), "before-pause");
+    assert.equal((await sh(sandbox.envdUrl, "cat /dev/shm/marker")).trim(), "a-only", "RAM-only data kept by pause");
+    assert.equal(await ramFileOf(stateDir), undefined, "a resumed capsule's RAM is its own (anonymous)");
+    assert.equal(await sha256(ramFile), ramHash, "no capsule wrote to the template's RAM image");
 
     await sandbox[Symbol.asyncDispose]();
     assert.equal((await sandbox.exited).reason, "destroyed");

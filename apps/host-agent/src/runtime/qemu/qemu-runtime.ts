@@ -187,7 +187,7 @@ export class QemuRuntime implements Runtime {
           }),
         );
         await makeOverlay(snap.disk, "qcow2");
-        await sandbox.restoreFrom(snap.state, signal);
+        await sandbox.restoreFrom(snap.state, signal, snap.ram);
       } else {
         await makeOverlay(ext4, "raw");
         await sandbox.attach(

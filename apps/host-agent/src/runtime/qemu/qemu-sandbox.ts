@@ -109,10 +109,16 @@ export class QemuSandbox implements SandboxHandle {
     await rm(this.files.stateFile, { force: true });
   }
 
-  /** Starts QEMU restoring from `stateFile` (own pause file or a template snapshot), then attach(). */
-  async restoreFrom(stateFile: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Starts QEMU restoring from `stateFile` (own pause file or a snapshot), then attach().
+   * `templateRam`: the template snapshot's RAM image, mapped copy-on-write (its state file holds
+   * no RAM). Without it the guest RAM is anonymous and filled from `stateFile`.
+   */
+  async restoreFrom(stateFile: string, signal?: AbortSignal, templateRam?: string): Promise<void> {
     const { onPhase } = this.files;
-    const vm = await timed(onPhase, "qemu start", () => QemuVm.start(this.spec, stateFile, signal));
+    const spec: QemuSpec =
+      templateRam === undefined ? this.spec : { ...this.spec, ramFile: { path: templateRam, shared: false } };
+    const vm = await timed(onPhase, "qemu start", () => QemuVm.start(spec, stateFile, signal));
     try {
       await timed(onPhase, "incoming load", () => vm.waitIncomingLoaded(signal));
       await timed(onPhase, "cont", () => vm.cont());

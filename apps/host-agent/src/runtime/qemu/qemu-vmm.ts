@@ -9,6 +9,14 @@ const READY_TIMEOUT_MS = 15_000;
 const MAX_BANDWIDTH = 64 * 1024 * 1024 * 1024;
 /** Paths handed to `exec:` migration are shell words inside QEMU: allow only plain ones. */
 const SAFE_PATH = /^\/[A-Za-z0-9_./-]+$/;
+/** The fd a restoring QEMU inherits its state file on. */
+const INCOMING_FD = 3;
+/**
+ * On at both ends of every migration: it changes the stream format (block addresses), so both
+ * must agree. A template VM (shared file RAM) then saves device state only; every other VM
+ * (no shared RAM block) still migrates all of its RAM.
+ */
+const MIGRATION_CAPABILITIES = [{ capability: "x-ignore-shared", state: true }];
 
 /** One running QEMU process plus its QMP connection. */
 export class QemuVm implements AsyncDisposable {
@@ -20,7 +28,8 @@ export class QemuVm implements AsyncDisposable {
 
   /**
    * Starts QEMU from `spec` and resolves once QMP answers. With `incomingFile`, QEMU restores
-   * from it (fd 3) and stays paused until cont(). Start-up failure (exit before QMP) rejects
+   * from it (fd 3; loading runs on after this resolves: waitIncomingLoaded) and stays paused
+   * until cont(). Start-up failure (exit before QMP) rejects
    * with QEMU's stderr.
    */
   static async start(spec: QemuSpec, incomingFile?: string, signal?: AbortSignal): Promise<QemuVm> {
@@ -28,7 +37,7 @@ export class QemuVm implements AsyncDisposable {
     const file = incomingFile === undefined ? undefined : await open(incomingFile, "r");
     let proc: SupervisedProcess;
     try {
-      const argv = buildQemuArgv({ ...spec, incomingFd: file === undefined ? undefined : 3 });
+      const argv = buildQemuArgv({ ...spec, incomingFd: file === undefined ? undefined : INCOMING_FD });
       proc = await spawnQemuProcess(argv, file === undefined ? [] : [file.fd]);
     } finally {
       await file?.close(); // the child holds its own copy
@@ -61,8 +70,20 @@ export class QemuVm implements AsyncDisposable {
         });
       }
       const qmp = await QmpClient.connect(spec.qmpSocket, signal).catch(() => undefined);
-      if (qmp) return new QemuVm(proc, qmp, spec);
-      await sleep(20);
+      if (!qmp) {
+        await sleep(20);
+        continue;
+      }
+      const vm = new QemuVm(proc, qmp, spec);
+      if (file === undefined) return vm;
+      try {
+        await qmp.execute("migrate-set-capabilities", { capabilities: MIGRATION_CAPABILITIES });
+        await qmp.execute("migrate-incoming", { uri: `fd:${INCOMING_FD}` });
+        return vm;
+      } catch (err) {
+        await vm.quit();
+        throw err;
+      }
     }
   }
 
@@ -95,6 +116,7 @@ export class QemuVm implements AsyncDisposable {
     if (!SAFE_PATH.test(file)) throw new PlatformError("invalid_argument", "BAD_STATE_PATH", `unsafe path ${file}`);
     await this.qmp.execute("stop");
     await this.qmp.execute("migrate-set-parameters", { "max-bandwidth": MAX_BANDWIDTH });
+    await this.qmp.execute("migrate-set-capabilities", { capabilities: MIGRATION_CAPABILITIES });
     // QEMU 7.2 has no file: URI; exec: runs `sh -c` inside QEMU with a path checked above.
     await this.qmp.execute("migrate", { uri: `exec:cat > ${file}` });
     for (;;) {

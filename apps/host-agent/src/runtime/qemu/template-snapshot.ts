@@ -11,7 +11,7 @@ import type { QemuSpec } from "./qemu-argv.js";
 import { QemuVm } from "./qemu-vmm.js";
 
 /** Bump when the boot or snapshot recipe changes: old snapshots stop matching. */
-const SNAPSHOT_RECIPE = 2;
+const SNAPSHOT_RECIPE = 3;
 const BOOT_TIMEOUT_MS = 120_000;
 
 /** A pre-booted template: a read-only qcow2 layer and the memory + device state of its VM. */
@@ -19,8 +19,13 @@ export interface TemplateSnapshot {
   readonly dir: string;
   /** qcow2 over the template ext4; capsules layer their own overlay on it. Never written again. */
   readonly disk: string;
-  /** Migration stream to restore with `-incoming`. */
+  /**
+   * Device state to restore with `-incoming`; RAM is not in it (x-ignore-shared) but in `ram`,
+   * which capsules map copy-on-write (`QemuSpec.ramFile`, not shared).
+   */
   readonly state: string;
+  /** The template VM's guest RAM image (`-m` bytes, sparse). Never written again. */
+  readonly ram: string;
   readonly cached: boolean;
 }
 
@@ -48,8 +53,8 @@ export async function templateSnapshotHash(key: TemplateSnapshotKey): Promise<st
 
 /**
  * Returns the template's pre-booted snapshot, making it once (cold boot until envd is healthy,
- * one command and one file call through envd so its service code is loaded, then migrate to
- * a file) under `<wrennDir>/qemu-templates/<template>/<hash>/` with the image
+ * one command and one file call through envd so its service code is loaded, then migrate
+ * the device state to a file; the guest RAM already lives in the snapshot's `ram` file) under `<wrennDir>/qemu-templates/<template>/<hash>/` with the image
  * cache's lock + atomic rename. The boot runs in `bootSpec.netnsPath` (the first capsule's
  * netns: the guest IP and MAC are the same in every slot, so the state restores anywhere).
  */
@@ -87,6 +92,8 @@ export async function ensureTemplateSnapshot(opts: {
         // Not in `tmp`: a long cache path would exceed the 108-byte unix socket limit.
         qmpSocket: join(tmpdir(), `wrenn-qmp-${randomBytes(6).toString("hex")}.sock`),
         serialLog: join(tmp, "serial.log"),
+        // RAM in a file of the snapshot: saving writes device state only, restoring maps it.
+        ramFile: { path: join(tmp, "ram"), shared: true },
       };
       const t0 = performance.now();
       const vm = await QemuVm.start(spec, undefined, opts.signal);
@@ -114,6 +121,7 @@ export async function ensureTemplateSnapshot(opts: {
     dir: result.dir,
     disk: join(result.dir, "template.qcow2"),
     state: join(result.dir, "vm.state"),
+    ram: join(result.dir, "ram"),
     cached: result.cached,
   };
 }
