@@ -58,6 +58,8 @@ describe("loadConfig", () => {
     assert.equal(c.advertiseAddress, "10.0.0.5:7001");
     assert.deepEqual(c.tls, { certFile: "/etc/w/cert.pem", keyFile: "/etc/w/key.pem", caFile: "/etc/w/ca.pem" });
     assert.deepEqual([c.net.prefix, c.net.poolSize, c.net.uplinkInterfaces], ["tabc", 0, ["eth0", "eth1"]]);
+    assert.equal(c.warmPool, 2, "two warm capsules by default");
+    assert.equal(run({ WRENN_WARM_POOL: "0" }, []).warmPool, 0);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.listen) && Object.isFrozen(c.net));
     assert.throws(() => {
       (c.listen as { port: number }).port = 1;
@@ -88,6 +90,8 @@ describe("loadConfig", () => {
       [{ WRENN_TLS_CERT: "/a" }, [], /all three/],
       [{ WRENN_NET_PREFIX: "Bad-Prefix" }, [], /prefix/],
       [{ WRENN_NET_POOL: "-1" }, [], /WRENN_NET_POOL/],
+      [{ WRENN_WARM_POOL: "two" }, [], /WRENN_WARM_POOL must be an integer/],
+      [{ WRENN_WARM_POOL: "65" }, [], /WRENN_WARM_POOL must be at most 64/],
       [{}, ["--bogus"], /unknown option "--bogus"/],
       [{}, ["--listen"], /--listen needs a value/],
       [{}, ["--register", "tok3n-s3cret-value"], /needs the control plane URL/],

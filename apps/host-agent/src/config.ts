@@ -60,6 +60,12 @@ export interface AgentConfig {
    * `WRENN_NET_SLOTS`, `WRENN_NET_POOL`, `WRENN_NET_UPLINKS` (comma list).
    */
   readonly net: NetConfig;
+  /**
+   * Capsules of the built-in `minimal` template kept launched ahead of time (namespace runtime
+   * only), so a matching create claims one instead of launching. 0 disables the pool.
+   * `WRENN_WARM_POOL`. @default 2
+   */
+  readonly warmPool: number;
 }
 
 /** What loadConfig found: a configuration, or a request for the usage text. */
@@ -92,7 +98,8 @@ export type AgentEnvVar =
   | "WRENN_NET_FIRST_SLOT"
   | "WRENN_NET_SLOTS"
   | "WRENN_NET_POOL"
-  | "WRENN_NET_UPLINKS";
+  | "WRENN_NET_UPLINKS"
+  | "WRENN_WARM_POOL";
 
 /** Flags with a value, and the variable each one overrides. */
 const VALUE_FLAGS: Readonly<Record<string, AgentEnvVar | "register">> = {
@@ -260,6 +267,10 @@ export function loadConfig(env: Readonly<Partial<Record<string, string>>>, argv:
     throw new ConfigError(err instanceof Error ? err.message : String(err));
   }
 
+  // Each pooled capsule holds a network slot and ~15 MiB while idle: a few, not a fleet.
+  const warmPool = intSetting(get("WRENN_WARM_POOL"), 2, "WRENN_WARM_POOL", 0);
+  if (warmPool > 64) throw new ConfigError("WRENN_WARM_POOL must be at most 64");
+
   const config: AgentConfig = {
     wrennDir,
     cacheDir,
@@ -274,6 +285,7 @@ export function loadConfig(env: Readonly<Partial<Record<string, string>>>, argv:
     logLevel,
     firecrackerBinary: env["WRENN_FIRECRACKER_BIN"] || "firecracker",
     net,
+    warmPool,
   };
   return { kind: "run", config: deepFreeze(config) };
 }

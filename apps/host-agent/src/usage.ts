@@ -34,6 +34,8 @@ Environment only:
   WRENN_NET_SUBNET         IPv4 /16 for capsule /30s [10.211.0.0/16]
   WRENN_NET_FIRST_SLOT, WRENN_NET_SLOTS, WRENN_NET_POOL  slot range and pre-created pool [1, 4000, 16]
   WRENN_NET_UPLINKS        host interfaces capsule egress leaves by (comma list)
+  WRENN_WARM_POOL          capsules of the minimal template launched ahead of time for
+                           creates to claim (namespace runtime; 0 = off) [2]
 
 At start the agent removes what a previous run of the same prefix left (capsule processes,
 cgroups, overlay mounts, network slots, capsule directories). SIGTERM or SIGINT stops it

@@ -49,6 +49,8 @@ describe("wrenn agent process (privileged, namespace runtime)", { skip, timeout:
       WRENN_NET_FIRST_SLOT: String(net.firstSlot),
       WRENN_NET_SLOTS: "16",
       WRENN_NET_POOL: "1",
+      // These tests count capsule directories and slots; the warm pool has its own tests.
+      WRENN_WARM_POOL: "0",
       LOG_LEVEL: "info",
     };
   };

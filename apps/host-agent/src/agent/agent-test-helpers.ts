@@ -166,6 +166,8 @@ export async function startTestAgent(env: Record<string, string> = {}, args: str
       WRENN_NET_FIRST_SLOT: String(net.firstSlot),
       WRENN_NET_SLOTS: "24",
       WRENN_NET_POOL: "2",
+      // No capsules launched ahead of time unless a test asks (WRENN_WARM_POOL in `env`).
+      WRENN_WARM_POOL: "0",
       ...env,
     },
     args,

@@ -16,6 +16,7 @@ import { AsyncDisposableStore, type Logger, PlatformError } from "@wrenn/kit";
 import { type AgentConfig, agentPaths } from "../config.js";
 import { ExecFileRunner } from "../exec/command-runner.js";
 import { PidFiles } from "../exec/pid-files.js";
+import { MINIMAL_TEMPLATE } from "../images/template.js";
 import { NetnsNetwork } from "../net/netns-network.js";
 import { PortProxy } from "../proxy/port-proxy.js";
 import type { HostAgentDeps } from "../rpc/context.js";
@@ -127,6 +128,21 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       onDestroy: (id) => proxy.evict(id),
       // Pooled upstream sockets of a paused capsule would be stale after a VM restore.
       onPause: (id) => proxy.evict(id),
+      // Capsules of the default template launched ahead of time (namespace runtime only: its
+      // capsules can take on a create's identity after launch).
+      ...(runtime === namespace && config.warmPool > 0
+        ? {
+            warmPool: {
+              size: config.warmPool,
+              runtime: namespace,
+              templateId: MINIMAL_TEMPLATE.name,
+              image: { rootfsDir: image.rootfs },
+              vcpus: 1,
+              memoryMb: 512,
+              diskMb: 5120,
+            },
+          }
+        : {}),
     });
     await store.add(manager);
     const mgr = manager;

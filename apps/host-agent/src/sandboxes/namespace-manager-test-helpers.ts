@@ -37,13 +37,16 @@ export interface NamespaceManagerOptions {
   /** Names the state root (`<prefix>-<label>-…`). */
   readonly label: string;
   readonly runtime?: Omit<NamespaceRuntimeOptions, "cgroupParent" | "resolvConf">;
-  readonly manager?: Omit<SandboxManagerOptions, "runtime" | "network" | "stateRoot">;
+  readonly manager?: Omit<SandboxManagerOptions, "runtime" | "network" | "stateRoot" | "warmPool">;
+  /** Warm pool size on the minimal image (launch shape 1 vCPU, 512 MiB). @default 0 (none) */
+  readonly warmPool?: number;
 }
 
 /** A manager on real namespace capsules; dispose releases everything and asserts nothing is left. @internal */
 export interface NamespaceManager extends AsyncDisposable {
   readonly mgr: SandboxManager;
   readonly network: NetnsNetwork;
+  readonly runtime: NamespaceRuntime;
   readonly stateRoot: string;
   /** This run's prefix: capsule ids made by {@link NamespaceManager.input} start with it. */
   readonly prefix: string;
@@ -66,6 +69,7 @@ export async function namespaceManager(o: NamespaceManagerOptions): Promise<Name
   const stateRoot = await mkdtemp(join(tmpdir(), `${prefix}-${o.label}-`));
   const network = new NetnsNetwork(config, runner);
   let mgr: SandboxManager | undefined;
+  let runtime: NamespaceRuntime | undefined;
   const teardown = async () => {
     try {
       await mgr?.[Symbol.asyncDispose]();
@@ -87,14 +91,33 @@ export async function namespaceManager(o: NamespaceManagerOptions): Promise<Name
   };
   try {
     await network.start();
-    const runtime = new NamespaceRuntime({
+    runtime = new NamespaceRuntime({
       ...o.runtime,
       cgroupParent: prefix,
       // Capsules have no egress here: an unroutable documentation address keeps anything
       // inside from querying this machine's resolver.
       resolvConf: "nameserver 192.0.2.53\n",
     });
-    mgr = new SandboxManager({ ...o.manager, runtime, network, stateRoot });
+    const pool = o.warmPool ?? 0;
+    mgr = new SandboxManager({
+      ...o.manager,
+      runtime,
+      network,
+      stateRoot,
+      ...(pool > 0
+        ? {
+            warmPool: {
+              size: pool,
+              runtime,
+              templateId: "minimal",
+              image: { rootfsDir: image.rootfs },
+              vcpus: 1,
+              memoryMb: 512,
+              diskMb: 1024,
+            },
+          }
+        : {}),
+    });
   } catch (err) {
     await teardown().catch(() => undefined); // the set-up error is the one to see
     throw err;
@@ -102,6 +125,7 @@ export async function namespaceManager(o: NamespaceManagerOptions): Promise<Name
   return {
     mgr,
     network,
+    runtime,
     stateRoot,
     prefix,
     image,

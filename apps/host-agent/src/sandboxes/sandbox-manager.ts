@@ -11,17 +11,10 @@ import { MetricsCollector } from "../metrics/collector.js";
 import type { MetricsStore, TierPoints } from "../metrics/metrics-store.js";
 import type { MaterializedTemplate, SandboxExit, TemplateKind } from "../runtime/runtime.js";
 import { AutoPauser } from "./auto-pause.js";
+import { startCapsule } from "./capsule-start.js";
 import { EnvdConnector } from "./envd-connector.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import {
-  envdInitBody,
-  guestAddresses,
-  guestSync,
-  notInState,
-  runtimeSpec,
-  withResumeOverrides,
-} from "./manager-helpers.js";
-import { writePauseMetadata } from "./pause-metadata.js";
+import { envdInitBody, guestAddresses, guestSync, notInState, withResumeOverrides } from "./manager-helpers.js";
 import { initAfterResume, needsInitAfterResume } from "./resume-init.js";
 import { type Entry, type Live, newEntry } from "./sandbox-entry.js";
 import type {
@@ -33,6 +26,7 @@ import type {
   SnapshotResult,
 } from "./sandbox-types.js";
 import { StepTimer } from "./step-timer.js";
+import { WarmPool } from "./warm-pool.js";
 
 /** Creates, pauses, resumes and destroys capsules on this host. */
 export class SandboxManager implements AsyncDisposable {
@@ -44,6 +38,9 @@ export class SandboxManager implements AsyncDisposable {
   readonly #auto: AutoPauser;
   readonly #metrics: MetricsCollector; // samples every running capsule on one timer
   readonly #envd: EnvdConnector;
+  readonly #pool: WarmPool | undefined;
+  /** Creates in flight (the warm pool's refill waits for none). */
+  #creating = 0;
   #disposed = false;
 
   constructor(options: SandboxManagerOptions) {
@@ -66,6 +63,16 @@ export class SandboxManager implements AsyncDisposable {
       this.#log.debug({ sandboxId, err: String(err) }, "usage read failed");
     this.#envd = new EnvdConnector(options.envdClient);
     this.#metrics = new MetricsCollector({ clock: this.#clock, intervalMs: options.sampleIntervalMs ?? 500, onError });
+    const pool = options.warmPool;
+    if (pool && pool.size > 0) {
+      this.#pool = new WarmPool(pool, {
+        network: options.network,
+        stateRoot: options.stateRoot,
+        log: this.#log,
+        busy: () => this.#creating > 0,
+      });
+      this.#pool.kick();
+    }
   }
 
   /** Starts a capsule; on any failure everything acquired so far is released before rejecting. */
@@ -75,28 +82,22 @@ export class SandboxManager implements AsyncDisposable {
     const entry = newEntry(input, this.#o.stateRoot, this.#clock.now());
     if (this.#entries.has(id)) throw new PlatformError("already_exists", "SANDBOX_EXISTS", `sandbox ${id} exists`);
     this.#entries.set(id, entry);
+    this.#creating++;
     return this.#mutex.run(id, async () => {
       const { store } = entry;
       const steps = new StepTimer(this.#o.onStep, "create");
       try {
         await steps.time("state dir", () => mkdir(entry.stateDir, { recursive: true, mode: 0o700 }));
         store.defer(() => rm(entry.stateDir, { recursive: true, force: true }));
-        const slot = await store.add(
-          await steps.time("network slot", () =>
-            this.#o.network.acquire(id, { allowEgress: input.allowEgress ?? false }, signal),
-          ),
-        );
-        // The metadata does not change while the capsule lives: written once, while the
-        // runtime starts the capsule (both settle before anything is released on failure).
-        const [meta, created] = await Promise.allSettled([
-          steps.time("pause metadata", () =>
-            writePauseMetadata(entry.stateDir, { sandboxId: id, templateId: input.templateId }),
-          ),
-          steps.time("runtime create", () => this.#o.runtime.create(runtimeSpec(input, slot, entry.stateDir), signal)),
-        ]);
-        if (created.status === "rejected") throw created.reason;
-        const handle = await store.add(created.value);
-        if (meta.status === "rejected") throw meta.reason;
+        const handle = await startCapsule({
+          options: this.#o,
+          pool: this.#pool,
+          entry,
+          input,
+          steps,
+          log: this.#log,
+          signal,
+        });
         entry.record.envdUrl = handle.envdUrl;
         entry.guest = guestAddresses(handle.envdUrl);
         const envd = this.#envd.client(handle, input.accessToken);
@@ -119,8 +120,25 @@ export class SandboxManager implements AsyncDisposable {
           this.#log.error({ sandboxId: id, err: String(e) }, "cleanup after failed create failed"),
         );
         throw err;
+      } finally {
+        this.#creating--;
+        // The pool refills only between creates (it never waits for one, see warm-pool.ts).
+        this.#pool?.kick();
       }
     });
+  }
+
+  /** Capsules the warm pool holds ready now (0 without a pool). */
+  get warmPoolReady(): number {
+    return this.#pool?.ready ?? 0;
+  }
+
+  /**
+   * Resolves once the warm pool's refill in flight has stopped (full, failed, or a create
+   * came): for tests and benchmarks that want a full pool before measuring.
+   */
+  async warmPoolSettled(): Promise<void> {
+    await this.#pool?.settled();
   }
 
   /** Freezes a running capsule (see #freeze). */
@@ -295,12 +313,15 @@ export class SandboxManager implements AsyncDisposable {
     return this.#auto.drain();
   }
 
-  /** Stops the reaper, destroys every capsule and stops metrics sampling. */
+  /** Stops the reaper, destroys every capsule and the warm pool's, and stops metrics sampling. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
     await this.#auto[Symbol.asyncDispose]();
-    const results = await Promise.allSettled([...this.#entries.keys()].map((id) => this.destroy(id)));
+    const results = await Promise.allSettled([
+      ...[...this.#entries.keys()].map((id) => this.destroy(id)),
+      ...(this.#pool ? [this.#pool[Symbol.asyncDispose]()] : []),
+    ]);
     await this.#metrics[Symbol.asyncDispose]();
     const errors = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
     if (errors.length > 0) throw new AggregateError(errors, "destroying sandboxes failed");

@@ -5,6 +5,7 @@ import type { Clock } from "../metrics/clock.js";
 import type { NetworkProvider } from "../net/network-provider.js";
 import type { MaterializedTemplate, PauseMode, Runtime, RuntimeImage } from "../runtime/runtime.js";
 import type { LifecycleStepListener } from "./step-timer.js";
+import type { WarmPoolConfig } from "./warm-pool.js";
 
 /**
  * Where a capsule is in its life. Transitions: creating → running ⇄ paused; running or
@@ -97,6 +98,11 @@ export interface SandboxManagerOptions {
   readonly healthTimeoutMs?: number;
   /** Receives the duration of each step of create, pause and resume (benchmarks). */
   readonly onStep?: LifecycleStepListener;
+  /**
+   * Capsules of one template launched ahead of time, claimed by matching creates (see
+   * warm-pool.ts). Absent or size 0: every create launches.
+   */
+  readonly warmPool?: WarmPoolConfig;
 }
 
 /** Where the port proxy reaches a capsule (see SandboxManager.guestAddress). */

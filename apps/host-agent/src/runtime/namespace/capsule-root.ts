@@ -66,7 +66,9 @@ export async function prepareCapsuleRoot(input: CapsuleRootInput): Promise<Capsu
       "mount",
       "-t",
       "overlay",
-      `wrenn-${input.sandboxId}`,
+      // One source name for every capsule: it shows in the capsule's own /proc/mounts, and a
+      // capsule from the warm pool (launched before its id was known) must look the same.
+      "wrenn-capsule",
       "-o",
       `lowerdir=${input.lowerDir},upperdir=${upper},workdir=${work}`,
       root,
@@ -78,26 +80,27 @@ export async function prepareCapsuleRoot(input: CapsuleRootInput): Promise<Capsu
   const [m, s, r] = await Promise.allSettled([mounted, script, resolv]);
   for (const x of [m, s, r]) if (x.status === "rejected") throw x.reason;
   const t1 = performance.now();
-  await writeIdentity(root, input.hostname, r.status === "fulfilled" ? r.value : "");
+  await writeIdentity(root, input.hostname, r.status === "fulfilled" ? r.value : undefined);
   input.onStep?.("identity", performance.now() - t1);
   return { root, upper, scriptPath };
 }
 
 /**
- * /etc/hostname, /etc/hosts and /etc/resolv.conf, written through the overlay so they land in
- * the capsule's upper layer only. A template is untrusted: /etc or these files may be symlinks
- * pointing at host paths, so /etc must be a real directory and each file is replaced, never
- * written through (O_EXCL after the unlink).
+ * /etc/hostname, /etc/hosts and (unless `resolv` is undefined) /etc/resolv.conf, written
+ * through the overlay mounted at `root` so they land in the capsule's upper layer only: at
+ * launch, and again with the new name when a pooled capsule is claimed. A template is
+ * untrusted: /etc or these files may be symlinks pointing at host paths, so /etc must be a
+ * real directory and each file is replaced, never written through (O_EXCL after the unlink).
  */
-async function writeIdentity(root: string, hostname: string, resolv: string): Promise<void> {
+export async function writeIdentity(root: string, hostname: string, resolv: string | undefined): Promise<void> {
   if (!(await lstat(join(root, "etc"))).isDirectory()) {
     throw new PlatformError("failed_precondition", "BAD_TEMPLATE", "the template's /etc is not a directory");
   }
   const files: [string, string][] = [
     ["etc/hostname", `${hostname}\n`],
     ["etc/hosts", `127.0.0.1\tlocalhost\n127.0.1.1\t${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`],
-    ["etc/resolv.conf", resolv],
   ];
+  if (resolv !== undefined) files.push(["etc/resolv.conf", resolv]);
   const written = await Promise.allSettled(
     files.map(async ([file, text]) => {
       await rm(join(root, file), { force: true });
@@ -105,4 +108,14 @@ async function writeIdentity(root: string, hostname: string, resolv: string): Pr
     }),
   );
   for (const w of written) if (w.status === "rejected") throw w.reason;
+}
+
+/** A hostname from a sandbox id: at most 63 characters of [a-z0-9-]. */
+export function capsuleHostname(sandboxId: string): string {
+  const h = sandboxId
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63);
+  return h === "" ? "capsule" : h;
 }

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync, writeFileSync } from "node:fs";
-import { readFile, rmdir } from "node:fs/promises";
+import { readFile, rename, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { sleep } from "@wrenn/kit";
 import { type CgroupLimits, type CgroupPlan, type CgroupVersion, planCgroup, V1_CONTROLLERS } from "./cgroup-plan.js";
@@ -58,6 +58,60 @@ export async function createCgroup(host: CgroupHost, parent: string, name: strin
     throw err;
   }
   return plan;
+}
+
+/**
+ * Writes `limits` into the existing capsule cgroup `parent/name` (a pooled capsule claimed by a create with
+ * its own shape). The paths and values come from the same plan as at create, so a claimed
+ * capsule ends with exactly the files a fresh one gets. v1's memsw limit must never be below
+ * the memory limit: it is written before (a raise; a lower value fails there and is ignored)
+ * and after (a lower value) the memory limit.
+ */
+export function applyLimits(host: CgroupHost, parent: string, name: string, limits: CgroupLimits): void {
+  const next = planCgroup(host.version, host.root, parent, name, limits, host.v1Mounts);
+  const optional = (file: string, value: string) => {
+    try {
+      writeFileSync(file, value);
+    } catch {
+      // Absent on this kernel, or (memsw before the memory limit) not yet allowed.
+    }
+  };
+  for (const [file, value] of next.optionalWrites) optional(file, value);
+  // subtree_control lines concern the ancestors, set when the cgroup was made.
+  for (const [file, value] of next.writes) if (!file.endsWith("cgroup.subtree_control")) writeFileSync(file, value);
+  for (const [file, value] of next.optionalWrites) optional(file, value);
+}
+
+/**
+ * Renames a capsule's cgroup to `to` in every hierarchy, for a pooled capsule claimed by a
+ * sandbox id; the plan for the new name, or undefined when the kernel cannot (cgroup v2
+ * refuses renames: EPERM) or `to` exists — the capsule then keeps its pool name, which only
+ * the host sees (inside, the cgroup namespace is rooted at it either way). A rename that
+ * fails half way is undone. Tasks stay where they are: a rename moves no task.
+ */
+export async function renameCgroup(
+  host: CgroupHost,
+  parent: string,
+  from: string,
+  to: string,
+  limits: CgroupLimits,
+): Promise<CgroupPlan | undefined> {
+  if (host.version === 2) return undefined;
+  const a = planCgroup(host.version, host.root, parent, from, limits, host.v1Mounts);
+  const b = planCgroup(host.version, host.root, parent, to, limits, host.v1Mounts);
+  const done: [string, string][] = [];
+  try {
+    for (const [i, dir] of a.removeDirs.entries()) {
+      const target = b.removeDirs[i];
+      if (target === undefined) throw new Error("cgroup plans differ");
+      await rename(dir, target);
+      done.push([dir, target]);
+    }
+    return b;
+  } catch {
+    for (const [dir, target] of done.reverse()) await rename(target, dir).catch(() => undefined);
+    return undefined;
+  }
 }
 
 /**

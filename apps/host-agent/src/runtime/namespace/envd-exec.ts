@@ -20,7 +20,7 @@ interface StartEvent {
 export async function envdExec(
   envdUrl: string,
   script: string,
-  opts: { user?: string; timeoutMs?: number } = {},
+  opts: { user?: string; timeoutMs?: number; accessToken?: string } = {},
 ): Promise<ExecResult> {
   const body = Buffer.from(JSON.stringify({ process: { cmd: "/bin/sh", args: ["-c", script] } }));
   const frame = Buffer.alloc(5 + body.length);
@@ -31,6 +31,7 @@ export async function envdExec(
     "content-type": "application/connect+json",
     "connect-protocol-version": "1",
   };
+  if (opts.accessToken !== undefined) headers["x-access-token"] = opts.accessToken;
   if (opts.user !== undefined) headers["authorization"] = `Basic ${Buffer.from(`${opts.user}:`).toString("base64")}`;
   const res = await fetch(`${envdUrl}/process.Process/Start`, {
     method: "POST",

@@ -1,39 +1,21 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AsyncDisposableStore, PlatformError, sleep } from "@wrenn/kit";
+import { AsyncDisposableStore, PlatformError } from "@wrenn/kit";
 import { type CommandRunner, ExecFileRunner, runChecked } from "../../exec/command-runner.js";
 import type { PidFiles } from "../../exec/pid-files.js";
-import { type SupervisedProcess, spawnSupervised } from "../../exec/spawn-supervised.js";
+import { spawnSupervised } from "../../exec/spawn-supervised.js";
 import { mountsBelow, parseMountPoints } from "../../images/safe-remove.js";
-import type {
-  MaterializedTemplate,
-  PauseMode,
-  Runtime,
-  RuntimeAvailability,
-  SandboxExit,
-  SandboxHandle,
-  SandboxSpec,
-  SandboxUsage,
-  TemplateKind,
-} from "../runtime.js";
+import type { Runtime, RuntimeAvailability, SandboxSpec } from "../runtime.js";
 import { launcherArch, planLaunch } from "./capsule-init.js";
-import { prepareCapsuleRoot } from "./capsule-root.js";
-import { type CgroupPlan, planCgroup } from "./cgroup-plan.js";
-import {
-  type CgroupHost,
-  cgroupPids,
-  cgroupUsage,
-  createCgroup,
-  detectCgroups,
-  freeze,
-  killAll,
-  removeCgroup,
-  thaw,
-} from "./cgroups.js";
-import { namespaceMemoryNote } from "./criu.js";
+import { capsuleHostname, prepareCapsuleRoot } from "./capsule-root.js";
+import { planCgroup } from "./cgroup-plan.js";
+import { type CgroupHost, createCgroup, detectCgroups, killAll, removeCgroup } from "./cgroups.js";
 import { TreeUsageMeter } from "./disk-usage.js";
 import { waitHealthy } from "./health.js";
+import { type CgroupRef, NAMESPACE_SANDBOX_ID, NamespaceHandle, stopCapsule } from "./namespace-handle.js";
+
+export { capsuleHostname } from "./capsule-root.js";
 
 /** Options of {@link NamespaceRuntime}. */
 export interface NamespaceRuntimeOptions {
@@ -137,7 +119,11 @@ export class NamespaceRuntime implements Runtime {
     return this.#cgroups;
   }
 
-  async create(spec: SandboxSpec, signal?: AbortSignal): Promise<SandboxHandle> {
+  /**
+   * Starts a capsule and resolves once envd answers /health. The handle is a
+   * {@link NamespaceHandle}: a capsule started under a pool id can later be claimed (adopt).
+   */
+  async create(spec: SandboxSpec, signal?: AbortSignal): Promise<NamespaceHandle> {
     signal?.throwIfAborted();
     for (const p of [spec.image.rootfsDir, spec.stateDir]) {
       // overlayfs options are comma/colon separated: such paths cannot be passed safely.
@@ -145,7 +131,7 @@ export class NamespaceRuntime implements Runtime {
         throw new PlatformError("invalid_argument", "BAD_PATH", `unusable path for an overlay: ${p}`);
       }
     }
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(spec.sandboxId)) {
+    if (!NAMESPACE_SANDBOX_ID.test(spec.sandboxId)) {
       throw new PlatformError("invalid_argument", "BAD_SANDBOX_ID", `unusable sandbox id: ${spec.sandboxId}`);
     }
     const arch = launcherArch(process.arch);
@@ -168,25 +154,28 @@ export class NamespaceRuntime implements Runtime {
         store,
         ...(onPhase ? { onStep: onPhase } : {}),
       });
-      const cgroup = (async () => {
+      const cgroup = (async (): Promise<CgroupRef> => {
         const t = performance.now();
         const made = await createCgroup(cg, this.#opts.cgroupParent ?? "wrenn", spec.sandboxId, {
           memoryBytes: spec.memoryMb * 1024 * 1024,
           cpus: spec.vcpus,
           pidsMax: this.#opts.pidsMax ?? 1024,
         });
+        // Read at dispose, not captured: claiming a pooled capsule may rename its cgroup.
+        const ref: CgroupRef = { plan: made, name: spec.sandboxId };
         store.defer(async () => {
-          await killAll(made);
-          await removeCgroup(made);
+          await killAll(ref.plan);
+          await removeCgroup(ref.plan);
         });
         onPhase?.("cgroup", performance.now() - t);
-        return made;
+        return ref;
       })();
       const [rootDone, cgroupDone] = await Promise.allSettled([capsuleRoot, cgroup]);
       if (rootDone.status === "rejected") throw rootDone.reason;
       if (cgroupDone.status === "rejected") throw cgroupDone.reason;
       const { root, upper, scriptPath } = rootDone.value;
-      const plan = cgroupDone.value;
+      const cgroupRef = cgroupDone.value;
+      const plan = cgroupRef.plan;
       onPhase?.("prepare", performance.now() - t0);
       signal?.throwIfAborted();
 
@@ -205,7 +194,7 @@ export class NamespaceRuntime implements Runtime {
       const launcher = await spawnSupervised(argv);
       const forget = await this.#opts.pidFiles?.record(launcher.pid, "capsule-launcher").catch(() => undefined);
       store.defer(async () => {
-        await stopCapsule(launcher, plan);
+        await stopCapsule(launcher, cgroupRef);
         await launcher[Symbol.asyncDispose]();
         await forget?.();
       });
@@ -227,125 +216,22 @@ export class NamespaceRuntime implements Runtime {
       const disk = new TreeUsageMeter(upper, {
         ...(this.#opts.diskIntervalMs !== undefined ? { minIntervalMs: this.#opts.diskIntervalMs } : {}),
       });
-      return new NamespaceHandle({ envdUrl, launcher, plan, store, disk, rootDir: root, runner: this.#runner });
+      return new NamespaceHandle({
+        envdUrl,
+        launcher,
+        cgroup: cgroupRef,
+        cgroupHost: cg,
+        cgroupParent: this.#opts.cgroupParent ?? "wrenn",
+        pidsMax: this.#opts.pidsMax ?? 1024,
+        arch,
+        store,
+        disk,
+        rootDir: root,
+        runner: this.#runner,
+      });
     } catch (err) {
       await store[Symbol.asyncDispose]().catch(() => undefined);
       throw err;
     }
-  }
-}
-
-/**
- * Ends a capsule so that nothing is left as a zombie: the capsule's tasks are killed while
- * the launcher (unshare, the parent of the capsule's PID 1) is still alive to reap them, and
- * only then does the launcher exit (reaped by us). Killing the launcher first would orphan
- * PID 1 to the host's init, which here never reaps it.
- */
-async function stopCapsule(launcher: SupervisedProcess, plan: CgroupPlan): Promise<void> {
-  let exited = false;
-  void launcher.exited.then(() => {
-    exited = true;
-  });
-  const deadline = Date.now() + 5000;
-  while (!exited && Date.now() < deadline) {
-    for (const pid of await cgroupPids(plan)) {
-      if (pid === launcher.pid) continue;
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
-    // Frozen tasks only act on SIGKILL once thawed.
-    await thaw(plan).catch(() => undefined);
-    await Promise.race([launcher.exited, sleep(20)]);
-  }
-  launcher.kill("SIGKILL");
-  await launcher.exited;
-  await killAll(plan);
-}
-
-/** A hostname from a sandbox id: at most 63 characters of [a-z0-9-]. */
-export function capsuleHostname(sandboxId: string): string {
-  const h = sandboxId
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 63);
-  return h === "" ? "capsule" : h;
-}
-
-interface NamespaceHandleParts {
-  readonly envdUrl: string;
-  readonly launcher: SupervisedProcess;
-  readonly plan: CgroupPlan;
-  readonly store: AsyncDisposableStore;
-  /** Size of the writable layer (the overlay's upper dir). */
-  readonly disk: TreeUsageMeter;
-  /** The overlay's mount point on the host: the capsule's merged root as the host sees it. */
-  readonly rootDir: string;
-  readonly runner: CommandRunner;
-}
-
-class NamespaceHandle implements SandboxHandle {
-  readonly envdUrl: string;
-  /** The cgroup freezer stops tasks in place: memory, sockets and the host clock stay. */
-  readonly pausesInPlace = true;
-  readonly exited: Promise<SandboxExit>;
-  readonly plan: CgroupPlan;
-  readonly #parts: NamespaceHandleParts;
-  #disposed: Promise<void> | undefined;
-
-  constructor(parts: NamespaceHandleParts) {
-    this.#parts = parts;
-    this.envdUrl = parts.envdUrl;
-    const plan = parts.plan;
-    this.plan = plan;
-    this.exited = parts.launcher.exited.then(async (e) => {
-      const oom = await readFile(join(plan.memoryDir, "memory.oom_control"), "utf8").catch(() => "");
-      const killed = Number(/oom_kill (\d+)/.exec(oom)?.[1] ?? 0);
-      return {
-        code: e.code,
-        signal: e.signal,
-        ...(killed > 0 ? { reason: `${killed} process(es) OOM-killed in the capsule` } : {}),
-      };
-    });
-  }
-
-  /**
-   * Copies the merged root (template + the capsule's writes) into `dir/rootfs`. The host's view
-   * of the overlay holds no capsule mounts (/proc, /dev, /tmp live in the capsule's own mount
-   * namespace), so tmpfs contents are not kept, as after a reboot. Same for both kinds: a new
-   * capsule from it starts envd afresh on a new overlay over this copy.
-   */
-  async materialize(dir: string, _kind: TemplateKind, signal?: AbortSignal): Promise<MaterializedTemplate> {
-    const { runner, rootDir } = this.#parts;
-    await runChecked(runner, ["cp", "-a", "--one-file-system", "--", `${rootDir}/.`, join(dir, "rootfs")], {
-      signal,
-      timeoutMs: 30 * 60_000,
-    });
-    return { mode: "filesystem", note: await namespaceMemoryNote(runner), files: { rootfsDir: "rootfs" } };
-  }
-
-  async pause(signal?: AbortSignal): Promise<PauseMode> {
-    await freeze(this.plan, signal);
-    return "memory";
-  }
-
-  async resume(signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
-    await thaw(this.plan);
-  }
-
-  async usage(): Promise<SandboxUsage> {
-    const { cpuMicros, memoryBytes } = cgroupUsage(this.plan);
-    return { cpuUsageMicros: cpuMicros, memoryBytes, diskBytes: await this.#parts.disk.read(cpuMicros) };
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    this.#disposed ??= (async () => {
-      await this.#parts.store[Symbol.asyncDispose]();
-    })();
-    return this.#disposed;
   }
 }
