@@ -5,13 +5,13 @@ import { join } from "node:path";
 import { PlatformError } from "@wrenn/kit";
 import { type CommandRunner, runChecked } from "../../exec/command-runner.js";
 import { cachedBuild } from "../../images/image-cache.js";
-import { warmEnvd } from "./envd-warmup.js";
+import { warmEnvd, zeroFreeGuestMemory } from "./envd-warmup.js";
 import { notifyResumed, waitForHealth } from "./guest-http.js";
 import type { QemuSpec } from "./qemu-argv.js";
 import { QemuVm } from "./qemu-vmm.js";
 
 /** Bump when the boot or snapshot recipe changes: old snapshots stop matching. */
-const SNAPSHOT_RECIPE = 3;
+const SNAPSHOT_RECIPE = 5;
 const BOOT_TIMEOUT_MS = 120_000;
 
 /** A pre-booted template: a read-only qcow2 layer and the memory + device state of its VM. */
@@ -86,6 +86,7 @@ export async function ensureTemplateSnapshot(opts: {
         "raw",
         disk,
       ]);
+      const ram = join(tmp, "ram");
       const spec: QemuSpec = {
         ...opts.bootSpec,
         disk,
@@ -93,7 +94,7 @@ export async function ensureTemplateSnapshot(opts: {
         qmpSocket: join(tmpdir(), `wrenn-qmp-${randomBytes(6).toString("hex")}.sock`),
         serialLog: join(tmp, "serial.log"),
         // RAM in a file of the snapshot: saving writes device state only, restoring maps it.
-        ramFile: { path: join(tmp, "ram"), shared: true },
+        ramFile: { path: ram, shared: true },
       };
       const t0 = performance.now();
       const vm = await QemuVm.start(spec, undefined, opts.signal);
@@ -109,7 +110,10 @@ export async function ensureTemplateSnapshot(opts: {
         const bootMs = performance.now() - t0;
         // Capsules restore with envd's service code already loaded (their first command is fast).
         await warmEnvd(opts.envdUrl, opts.signal);
+        await zeroFreeGuestMemory(opts.envdUrl, opts.signal);
         await vm.saveAndQuit(join(tmp, "vm.state"), opts.signal);
+        // Zeroed pages become holes: less disk and page cache, read back as zeros.
+        await runChecked(opts.runner, ["fallocate", "--dig-holes", ram]);
         await writeFile(join(tmp, "manifest.json"), JSON.stringify({ hash, bootMs, key: opts.key }, null, 2));
       } finally {
         await vm.quit();
