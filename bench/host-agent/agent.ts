@@ -7,6 +7,7 @@
  * here rather than through startAgent so the benchmark can wrap the runtime (handles,
  * step timings) and keep its own network prefix, state root and cgroup parent.
  */
+import { mkdir, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -53,15 +54,32 @@ export interface BenchAgent extends AsyncDisposable {
   guestIp(sandboxId: string): string;
   /** Waits until the slot pool holds at least `n` ready slots (so a timed create gets a pooled one). */
   poolReady(n: number, signal: AbortSignal): Promise<void>;
+  /** Capsules the warm pool keeps (namespace only; 0: none). Creates of {@link WARM_TEMPLATE} claim them. */
+  readonly warmPool: number;
 }
+
+/**
+ * Template id whose creates the bench agent's warm pool serves. Its image is the benchmark
+ * image reached through a symlink: the same files (and page cache), but a path the pool
+ * matches and every other template id does not, so only the creates that ask for the pool
+ * get it and the rest (cold creates, pause, density) run exactly as without a pool.
+ */
+export const WARM_TEMPLATE = "minimal-warm";
 
 /**
  * Starts an agent for `kind`; `steps` receives the manager's lifecycle steps and the namespace
  * runtime's create steps (source `runtime`).
  */
-export async function startBenchAgent(kind: BenchRuntime, image: BuiltImage, steps?: StepLog): Promise<BenchAgent> {
+export async function startBenchAgent(
+  kind: BenchRuntime,
+  image: BuiltImage,
+  steps?: StepLog,
+  warmPool = kind === "namespace" ? 2 : 0,
+): Promise<BenchAgent> {
   const runner = new ExecFileRunner();
   const stateRoot = join(BENCH_STATE_ROOT, kind);
+  const warmRootfs = join(BENCH_STATE_ROOT, `${kind}-warm-rootfs`);
+  const warmImage = { rootfsDir: warmRootfs };
   const network = new NetnsNetwork(benchNetConfig(kind), runner, kind === "qemu" ? { vmTap: {} } : {});
   let server: AgentServer | undefined;
   let manager: SandboxManager | undefined;
@@ -85,18 +103,46 @@ export async function startBenchAgent(kind: BenchRuntime, image: BuiltImage, ste
     const availability = await inner.availability();
     if (!availability.available) throw new Error(`${kind} runtime unavailable: ${availability.reason}`);
     const runtime = new RecordingRuntime(inner);
+    const pooled = kind === "namespace" && warmPool > 0;
+    if (pooled) {
+      await mkdir(BENCH_STATE_ROOT, { recursive: true, mode: 0o700 });
+      await rm(warmRootfs, { force: true });
+      await symlink(image.rootfs, warmRootfs);
+    }
     const m = new SandboxManager({
       runtime,
       network,
       stateRoot,
       onDestroy: (id) => proxy.evict(id),
+      // Its own runtime (same cgroup parent, no step reporting): the pool's background
+      // launches stay out of the timed steps.
+      ...(pooled
+        ? {
+            warmPool: {
+              size: warmPool,
+              runtime: new NamespaceRuntime({
+                runner,
+                cgroupParent: BENCH_CGROUP_PARENT,
+                resolvConf: "nameserver 192.0.2.53\n",
+              }),
+              templateId: WARM_TEMPLATE,
+              image: warmImage,
+              vcpus: 1,
+              memoryMb: 512,
+              diskMb: 2048,
+            },
+          }
+        : {}),
       ...(steps ? { onStep: (op: LifecycleOp, step: string, ms: number) => steps.record(op, step, ms) } : {}),
     });
     manager = m;
     const impl = createHostAgentService({
       manager: m,
       runtime,
-      resolveImage: async () => ({ rootfsDir: image.rootfs, ...(image.ext4 ? { ext4Path: image.ext4 } : {}) }),
+      resolveImage: async (templateId) =>
+        pooled && templateId === WARM_TEMPLATE
+          ? warmImage
+          : { rootfsDir: image.rootfs, ...(image.ext4 ? { ext4Path: image.ext4 } : {}) },
       dataDir: stateRoot,
       hostIp: "127.0.0.1",
     });
@@ -119,6 +165,7 @@ export async function startBenchAgent(kind: BenchRuntime, image: BuiltImage, ste
       runtime,
       stateRoot,
       image,
+      warmPool: pooled ? warmPool : 0,
       guestIp(id) {
         const slot = network.held().find((s) => s.sandboxId === id);
         if (!slot) throw new Error(`sandbox ${id} holds no slot`);

@@ -1,4 +1,9 @@
-/** Create → first command (`true` returning), sequential and 10 at once, next to the same-run floor. */
+/**
+ * Create → first command (`true` returning), sequential and 10 at once, next to the same-run
+ * floor. Namespace: sequential creates are measured both from the warm pool (a capsule
+ * launched ahead of time, claimed) and cold (launched for the request), interleaved so both
+ * see the same load.
+ */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ExecFileRunner } from "../../apps/host-agent/src/exec/command-runner.js";
@@ -6,7 +11,7 @@ import { QemuRuntime } from "../../apps/host-agent/src/runtime/qemu/qemu-runtime
 import { below, fmtRatio, fmtSummary } from "../lib/format.js";
 import { summarize } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
-import type { BenchAgent } from "./agent.js";
+import { type BenchAgent, WARM_TEMPLATE } from "./agent.js";
 import { wrennDir } from "./environment.js";
 import { bareNamespaceStart } from "./floors.js";
 import { envdRun } from "./guest-exec.js";
@@ -36,10 +41,11 @@ export async function createAndRunTrue(
   id: string,
   signal: AbortSignal,
   steps?: StepLog,
+  templateId = BENCH_TEMPLATE,
 ): Promise<number> {
   const t0 = performance.now();
   await agent.client
-    .createSandbox({ sandboxId: id, templateId: BENCH_TEMPLATE, ...CAPSULE_SHAPE }, { signal })
+    .createSandbox({ sandboxId: id, templateId, ...CAPSULE_SHAPE }, { signal })
     .catch((err: unknown) => {
       throw explain(`${id} CreateSandbox`, t0, err);
     });
@@ -107,9 +113,16 @@ export async function benchCreate(
   // (cold-booted once per image and VM shape when missing).
   await createAndRunTrue(agent, "warmup", signal);
   await destroyTimed(agent, "warmup");
+  if (agent.warmPool > 0) {
+    await agent.manager.warmPoolSettled();
+    await createAndRunTrue(agent, "warmup-pool", signal, undefined, WARM_TEMPLATE);
+    await destroyTimed(agent, "warmup-pool");
+  }
 
   const runs = ns ? plan.createRuns.namespace : plan.createRuns.qemu;
+  const warm = agent.warmPool > 0;
   const values: number[] = [];
+  const warmValues: number[] = [];
   const destroys: number[] = [];
   const floors: number[] = [];
   const warmExecs: number[] = [];
@@ -119,26 +132,47 @@ export async function benchCreate(
     // Interleaved with the floor, so both see the same machine load.
     if (ns) floors.push(await bareNamespaceStart(agent, i, signal));
     else if (i < plan.qemuColdBoots) floors.push(await qemuColdBoot(agent, i, signal));
-    await agent.poolReady(1, signal);
-    steps.on = true;
-    try {
-      values.push(await createAndRunTrue(agent, `seq-${i}`, signal, steps));
-    } finally {
-      steps.on = false;
+    // Warm and cold alternate which goes first, so neither always follows the floor.
+    const order = !warm ? ["cold"] : i % 2 === 0 ? ["warm", "cold"] : ["cold", "warm"];
+    for (const variant of order) {
+      const id = `${variant === "warm" ? "warm" : "seq"}-${i}`;
+      await agent.poolReady(1, signal);
+      // A full, idle pool: no refill launch from the previous create runs beside this one.
+      await agent.manager.warmPoolSettled();
+      steps.variant = variant;
+      steps.on = true;
+      try {
+        const ms = await createAndRunTrue(
+          agent,
+          id,
+          signal,
+          steps,
+          variant === "warm" ? WARM_TEMPLATE : BENCH_TEMPLATE,
+        );
+        (variant === "warm" ? warmValues : values).push(ms);
+      } finally {
+        steps.on = false;
+      }
+      if (variant === "cold") {
+        // Same-run references for the first command: the same Exec once envd has loaded its
+        // process code, and the cheapest RPC (the RPC path alone).
+        let t = performance.now();
+        await agent.client.exec({ sandboxId: id, cmd: "/bin/true" }, { signal });
+        warmExecs.push(performance.now() - t);
+        t = performance.now();
+        await agent.client.pingSandbox({ sandboxId: id }, { signal });
+        pings.push(performance.now() - t);
+      }
+      destroys.push(await destroyTimed(agent, id));
     }
-    // Same-run references for the first command: the same Exec once envd has loaded its
-    // process code, and the cheapest RPC (the RPC path alone).
-    let t = performance.now();
-    await agent.client.exec({ sandboxId: `seq-${i}`, cmd: "/bin/true" }, { signal });
-    warmExecs.push(performance.now() - t);
-    t = performance.now();
-    await agent.client.pingSandbox({ sandboxId: `seq-${i}` }, { signal });
-    pings.push(performance.now() - t);
-    destroys.push(await destroyTimed(agent, `seq-${i}`));
   }
 
+  steps.variant = "warm";
+  const warmSteps = createStepRows(steps, ns);
+  steps.variant = "cold";
   const sequentialSteps = createStepRows(steps, ns);
   steps.clear();
+  steps.variant = "";
   const rounds = ns ? plan.concurrentRounds.namespace : plan.concurrentRounds.qemu;
   const each: number[] = [];
   const walls: number[] = [];
@@ -163,11 +197,27 @@ export async function benchCreate(
 
   const v = summarize(values);
   const f = summarize(floors);
-  const rows: Row[] = [
+  const floorLabel = `${ns ? "unshare+overlay+node" : "TCG cold boot"}: ${fmtSummary(f, "ms", 0)}`;
+  const rows: Row[] = [];
+  if (warm) {
+    const wv = summarize(warmValues);
+    rows.push(
+      {
+        metric: `create → first command, from the warm pool (${agent.warmPool} ready), sequential`,
+        value: fmtSummary(wv, "ms", 0),
+        floor: floorLabel,
+        ratio: fmtRatio(wv.median, f.median),
+        target: "< 80 ms",
+        verdict: below(wv.median, 80),
+      },
+      ...warmSteps,
+    );
+  }
+  rows.push(
     {
-      metric: `create → first command, sequential`,
+      metric: `create → first command, ${warm ? "cold (launched for the request)" : "sequential"}`,
       value: fmtSummary(v, "ms", 0),
-      floor: `${ns ? "unshare+overlay+node" : "TCG cold boot"}: ${fmtSummary(f, "ms", 0)}`,
+      floor: floorLabel,
       ratio: fmtRatio(v.median, f.median),
       ...(ns
         ? { target: "< 80 ms", verdict: below(v.median, 80) }
@@ -176,17 +226,17 @@ export async function benchCreate(
     ...sequentialSteps,
     { metric: "  reference: Exec `true` again (envd warm)", value: fmtSummary(summarize(warmExecs), "ms", 2) },
     { metric: "  reference: PingSandbox RPC (the RPC path alone)", value: fmtSummary(summarize(pings), "ms", 2) },
-  ];
+  );
   const e = summarize(each);
   const w = summarize(walls);
   rows.push(
     {
-      metric: `${CONCURRENT} concurrent creates, each`,
+      metric: `${CONCURRENT} concurrent creates (cold), each`,
       value:
         failed.length === 0
           ? fmtSummary(e, "ms", 0)
           : `${fmtSummary(e, "ms", 0)}; ${failed.length} of ${rounds * CONCURRENT} FAILED, first: ${failed[0]}`,
-      floor: `sequential: ${fmtSummary(v, "ms", 0)}`,
+      floor: `sequential cold: ${fmtSummary(v, "ms", 0)}`,
       ratio: fmtRatio(e.median, v.median),
     },
     ...createStepRows(steps, ns),

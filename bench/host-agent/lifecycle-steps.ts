@@ -16,20 +16,25 @@ export type StepSource = LifecycleOp | "runtime";
 /** Step samples, recorded only while `on` (so warm-ups and floors stay out). */
 export class StepLog {
   on = false;
+  /**
+   * Which kind of operation the samples belong to now (e.g. `warm` and `cold` creates measured
+   * interleaved): recorded and read under it, so the two breakdowns never mix. @default ""
+   */
+  variant = "";
   readonly #samples = new Map<string, number[]>();
 
   /** Records one step's duration (ignored while off). */
   record(source: StepSource, step: string, ms: number): void {
     if (!this.on) return;
-    const key = `${source}/${step}`;
+    const key = `${this.variant}|${source}/${step}`;
     const list = this.#samples.get(key) ?? [];
     list.push(ms);
     this.#samples.set(key, list);
   }
 
-  /** The samples of one step (empty when it never ran). */
+  /** The samples of one step under the current variant (empty when it never ran). */
   samples(source: StepSource, step: string): readonly number[] {
-    return this.#samples.get(`${source}/${step}`) ?? [];
+    return this.#samples.get(`${this.variant}|${source}/${step}`) ?? [];
   }
 
   /** Forgets every sample. */
@@ -61,8 +66,10 @@ export const RUNTIME_CREATE_STEPS: readonly (readonly [NamespaceCreatePhase, str
 /** The manager's create steps, in order (the runtime's are shown inside `runtime create`). */
 export const MANAGER_CREATE_STEPS: readonly (readonly [string, string])[] = [
   ["state dir", "state dir"],
+  ["warm pool claim", "warm pool claim (adopt ∥ egress ∥ metadata)"],
+  ["adopt", "  adopt: limits, cgroup rename, hostname, /dev/shm + /run size"],
   ["network slot", "network slot (pooled)"],
-  ["pause metadata", "pause metadata write (∥ runtime create)"],
+  ["pause metadata", "pause metadata write (∥ runtime create or adopt)"],
   ["runtime create", "runtime create"],
   ["envd /init", "envd /init"],
 ];

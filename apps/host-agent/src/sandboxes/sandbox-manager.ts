@@ -123,7 +123,7 @@ export class SandboxManager implements AsyncDisposable {
       } finally {
         this.#creating--;
         // The pool refills only between creates (it never waits for one, see warm-pool.ts).
-        this.#pool?.kick();
+        this.#pool?.kickAfterCreate();
       }
     });
   }

@@ -43,6 +43,12 @@ export interface WarmPoolConfig {
   readonly vcpus: number;
   readonly memoryMb: number;
   readonly diskMb: number;
+  /**
+   * How long after a create the refill starts: a client's first command usually follows its
+   * create at once, and a launch (a Node start, ~100 ms of CPU) beside it would slow exactly
+   * that command on a small host. @default 100
+   */
+  readonly refillDelayMs?: number;
 }
 
 /** What the pool needs from its manager. */
@@ -82,6 +88,7 @@ export class WarmPool implements AsyncDisposable {
   readonly #ready: PooledCapsule[] = [];
   #seq = 0;
   #refill: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
   #disposed = false;
 
   constructor(config: WarmPoolConfig, deps: WarmPoolDeps) {
@@ -115,20 +122,39 @@ export class WarmPool implements AsyncDisposable {
    * retry loop against a broken host).
    */
   kick(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#disposed || this.#refill || this.#c.size === 0) return;
     this.#refill = this.#fill().finally(() => {
       this.#refill = undefined;
     });
   }
 
-  /** Resolves once the refill in flight (if any) has stopped: full, failed or a create came. */
+  /** {@link kick} after `refillDelayMs` (after a create); a later call restarts the wait. */
+  kickAfterCreate(): void {
+    if (this.#disposed || this.#c.size === 0) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.kick(), this.#c.refillDelayMs ?? 100);
+    // A pending refill must not keep the process alive.
+    this.#timer.unref();
+  }
+
+  /**
+   * Resolves once the pool is idle: no refill waiting to start or running (it stops when full,
+   * after a failed launch, or when a create comes). For tests and benchmarks.
+   */
   async settled(): Promise<void> {
-    await this.#refill;
+    while (this.#timer || this.#refill) {
+      if (this.#timer) await new Promise((r) => setTimeout(r, 10));
+      await this.#refill;
+    }
   }
 
   /** Stops the refill and destroys every ready capsule (agent shutdown). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#disposed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
     await this.#refill;
     const all = this.#ready.splice(0);
     const results = await Promise.allSettled(all.map((c) => c[Symbol.asyncDispose]()));
