@@ -110,8 +110,13 @@ describe("warm pool on NamespaceRuntime + NetnsNetwork (privileged)", { skip: na
     const { mgr } = ns;
     await mgr.warmPoolSettled();
     assert.equal(mgr.warmPoolReady, 2);
-    const ids = ["c1", "c2", "c3"].map((n) => ns.input(n));
+    // 1 GiB raises the pool's 512 MiB limits (memsw before memory), 256 MiB lowers them.
+    const ids = ["c1", "c2", "c3"].map((n) => ns.input(n, { memoryMb: n === "c1" ? 1024 : 256 }));
     const recs = await Promise.all(ids.map((i) => mgr.create(i)));
+    for (const i of ids) {
+      const limit = cgroupFile("memory", ns.prefix, i.sandboxId, "memory.limit_in_bytes");
+      assert.equal(limit, String(i.memoryMb * 1024 * 1024), i.sandboxId);
+    }
     assert.equal(steps.filter((s) => s === "create/warm pool claim").length, 2);
     assert.equal(steps.filter((s) => s === "create/runtime create").length, 1, "the third launched");
     assert.equal(new Set(recs.map((r) => r.envdUrl)).size, 3, "three distinct capsules");
