@@ -1,20 +1,24 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { PlatformError } from "@wrenn/kit";
 import { Process } from "@wrenn/protocol/envd/process";
-import { ExecFileRunner } from "../../exec/command-runner.js";
+import { ExecFileRunner, runChecked } from "../../exec/command-runner.js";
 import { buildImage, defaultImageSources } from "../../images/image-builder.js";
 import { MINIMAL_TEMPLATE } from "../../images/template.js";
 import { NetnsNetwork } from "../../net/netns-network.js";
 import { netnsSkipReason, ownedLeftovers, testNetConfig } from "../../net/netns-test-helpers.js";
 import { guestRequest } from "./guest-http.js";
+import { ensureGuestKernel } from "./guest-kernel.js";
+import type { QemuPhase } from "./qemu-phases.js";
 import { QemuRuntime } from "./qemu-runtime.js";
+import { QemuVm } from "./qemu-vmm.js";
 
 const runner = new ExecFileRunner();
 const WRENN_DIR = "/var/lib/wrenn";
@@ -138,7 +142,8 @@ if (skip) {
   test("QemuRuntime: create from the template snapshot, command, pause to a file → restore keeps memory and disk, clones are separate", {
     timeout: 180_000,
   }, async (t) => {
-    const runtime = new QemuRuntime({ wrennDir: WRENN_DIR, runner });
+    const phases: QemuPhase[] = [];
+    const runtime = new QemuRuntime({ wrennDir: WRENN_DIR, runner, onPhase: (p) => phases.push(p) });
     const a = await createCapsule(runtime, "sb-a");
     await using _slotA = a.slot;
     await using sandbox = a.sandbox;
@@ -167,7 +172,20 @@ if (skip) {
     assert.ok(usage.memoryBytes > 50 * 1024 * 1024, `RSS ${usage.memoryBytes}`);
 
     // A second capsule restored from the same snapshot sees none of the first one's changes.
+    phases.length = 0;
     const b = await createCapsule(runtime, "sb-b");
+    // The restore path, step by step: the RAM is mapped, the guest's /init is the readiness signal.
+    for (const p of [
+      "kernel",
+      "template snapshot",
+      "overlay",
+      "qemu start",
+      "incoming load",
+      "cont",
+      "/init",
+    ] as const) {
+      assert.ok(phases.includes(p), `phase ${p} reported: ${phases.join(", ")}`);
+    }
     await using _slotB = b.slot;
     await using clone = b.sandbox;
     t.diagnostic(`create #2 (template snapshot cached) → /health: ${b.ms.toFixed(0)} ms`);
@@ -207,5 +225,47 @@ if (skip) {
     assert.equal((await sandbox.exited).reason, "destroyed");
     assert.deepEqual(await qemuProcessesWith(stateDir), []);
     assert.deepEqual(await readdir(stateDir), [], "overlay, QMP socket, state file and console log removed");
+  });
+
+  test("QemuVm: a state file QEMU cannot load is QEMU_RESTORE_FAILED in QEMU's words; no QEMU left", {
+    timeout: 60_000,
+  }, async () => {
+    const kernel = await ensureGuestKernel({ wrennDir: WRENN_DIR, runner });
+    await using slot = await network.acquire("sb-bad", { allowEgress: false });
+    const dir = join(stateRoot, "sb-bad");
+    await mkdir(dir, { recursive: true });
+    const disk = join(dir, "root.qcow2");
+    await runChecked(runner, ["qemu-img", "create", "-q", "-f", "qcow2", "-b", ext4, "-F", "raw", disk]);
+    const bad = join(dir, "vm.state");
+    await writeFile(bad, "not a migration stream\n".repeat(64));
+    const spec = {
+      accel: "tcg" as const,
+      vcpus: 1,
+      memoryMb: 512,
+      kernel: kernel.kernel,
+      initrd: kernel.initrd,
+      tscKhz: 2_000_000,
+      disk,
+      tap: "tap0",
+      mac: "02:fc:00:00:00:01",
+      qmpSocket: join(dir, "qmp.sock"),
+      serialLog: join(dir, "serial.log"),
+      netnsPath: slot.netnsPath,
+    };
+    await assert.rejects(
+      async () => {
+        const vm = await QemuVm.start(spec, bad);
+        try {
+          await vm.waitIncomingLoaded();
+        } finally {
+          await vm.quit();
+        }
+      },
+      (err: unknown) =>
+        err instanceof PlatformError &&
+        err.reason === "QEMU_RESTORE_FAILED" &&
+        /^restore (failed|ended)/.test(err.message),
+    );
+    assert.deepEqual(await qemuProcessesWith(dir), []);
   });
 }

@@ -18,6 +18,13 @@ const INCOMING_FD = 3;
  */
 const MIGRATION_CAPABILITIES = [{ capability: "x-ignore-shared", state: true }];
 
+/** QEMU_RESTORE_FAILED with the end of QEMU's stderr (why it could not load), else `err`'s message. */
+function restoreFailed(proc: SupervisedProcess, err: unknown): PlatformError {
+  const why = proc.stderrTail().trim().split("\n").slice(-2).join(" ").slice(-300);
+  const fallback = err instanceof Error ? err.message : String(err);
+  return new PlatformError("internal", "QEMU_RESTORE_FAILED", `restore failed: ${why || fallback}`);
+}
+
 /** One running QEMU process plus its QMP connection. */
 export class QemuVm implements AsyncDisposable {
   private constructor(
@@ -82,7 +89,7 @@ export class QemuVm implements AsyncDisposable {
         return vm;
       } catch (err) {
         await vm.quit();
-        throw err;
+        throw restoreFailed(proc, err);
       }
     }
   }
@@ -99,7 +106,10 @@ export class QemuVm implements AsyncDisposable {
   async waitIncomingLoaded(signal?: AbortSignal): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
-      const s = await this.status();
+      // A stream QEMU cannot load makes it exit: say so with its own words, not "QMP closed".
+      const s = await this.status().catch((err: unknown) => {
+        throw restoreFailed(this.process, err);
+      });
       if (s === "paused" || s === "postmigrate" || s === "running") return;
       if (s !== "inmigrate") throw new PlatformError("internal", "QEMU_RESTORE_FAILED", `restore ended in ${s}`);
       await sleep(10);
