@@ -44,6 +44,7 @@ describe("warm pool on NamespaceRuntime + NetnsNetwork (privileged)", { skip: na
       envVars: { FOO: "bar" },
       defaultUser: "user",
       accessToken: "tok-warm-1",
+      allowEgress: true,
     });
     const rec = await mgr.create(req);
     assert.ok(steps.includes("create/warm pool claim"), steps.join());
@@ -54,6 +55,9 @@ describe("warm pool on NamespaceRuntime + NetnsNetwork (privileged)", { skip: na
     );
 
     const url = rec.envdUrl ?? "";
+    // Egress is on in its slot's nft set, as an acquire with allowEgress would have made it.
+    const slot = ns.network.held().find((s) => url.includes(`//${s.guestIp}:`));
+    assert.equal(slot?.egress, true);
     const seen = await envdExec(
       url,
       'hostname; cat /etc/hostname; grep -c "$(hostname)" /etc/hosts; id -un; echo $FOO $WRENN_SANDBOX_ID $WRENN_TEMPLATE_ID; ' +

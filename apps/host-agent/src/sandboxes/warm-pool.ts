@@ -1,6 +1,6 @@
 /**
  * The warm pool: capsules of one template launched ahead of time (overlay, cgroup, network
- * slot, envd running and answering, but no `/init` yet), so a create that matches only claims
+ * slot, envd running, its RPC code loaded, but no `/init` yet), so a create that matches only claims
  * one and gives it its identity (SandboxManager → capsule-start.ts). A background refill
  * launches replacements one at a time, and only while no create is in flight: a create never
  * waits for the pool, and the pool never takes the CPU from a create more than one launch.
@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { AsyncDisposableStore, type Logger } from "@wrenn/kit";
 import type { AcquiredSlot, NetworkProvider } from "../net/network-provider.js";
 import type { AdoptIdentity } from "../runtime/namespace/capsule-adopt.js";
+import { warmEnvd } from "../runtime/qemu/envd-warmup.js";
 import type { RuntimeImage, SandboxHandle, SandboxSpec } from "../runtime/runtime.js";
 import type { CreateSandboxInput } from "./sandbox-types.js";
 
@@ -201,6 +202,9 @@ export class WarmPool implements AsyncDisposable {
         stateDir,
       };
       const handle = await store.add(await c.runtime.create(spec));
+      // envd loads its RPC code on first use: one `/bin/true` and one `Stat /` now, before any
+      // `/init`, so a claimed capsule's first command finds it loaded (as a QEMU template's).
+      await warmEnvd(handle.envdUrl);
       return { poolId, handle, slot, [Symbol.asyncDispose]: () => store[Symbol.asyncDispose]() };
     } catch (err) {
       await store[Symbol.asyncDispose]().catch(() => undefined);
