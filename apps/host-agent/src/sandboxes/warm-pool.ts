@@ -90,6 +90,8 @@ export class WarmPool implements AsyncDisposable {
   #seq = 0;
   #refill: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Aborts a launch in flight at dispose (shutdown does not wait for a capsule nobody will use). */
+  readonly #abort = new AbortController();
   #disposed = false;
 
   constructor(config: WarmPoolConfig, deps: WarmPoolDeps) {
@@ -156,6 +158,7 @@ export class WarmPool implements AsyncDisposable {
     this.#disposed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#abort.abort(new Error("the warm pool is shut down"));
     await this.#refill;
     const all = this.#ready.splice(0);
     const results = await Promise.allSettled(all.map((c) => c[Symbol.asyncDispose]()));
@@ -169,7 +172,7 @@ export class WarmPool implements AsyncDisposable {
       try {
         capsule = await this.#launch();
       } catch (err) {
-        this.#d.log.warn({ err: String(err) }, "warm pool: launching a capsule failed");
+        if (!this.#disposed) this.#d.log.warn({ err: String(err) }, "warm pool: launching a capsule failed");
         return;
       }
       if (this.#disposed) {
@@ -186,10 +189,11 @@ export class WarmPool implements AsyncDisposable {
     const poolId = `pool.${++this.#seq}`;
     const stateDir = join(this.#d.stateRoot, poolId);
     const store = new AsyncDisposableStore();
+    const signal = this.#abort.signal;
     try {
       await mkdir(stateDir, { recursive: true, mode: 0o700 });
       store.defer(() => rm(stateDir, { recursive: true, force: true }));
-      const slot = await store.add(await this.#d.network.acquire(poolId, { allowEgress: false }));
+      const slot = await store.add(await this.#d.network.acquire(poolId, { allowEgress: false }, signal));
       const c = this.#c;
       const spec: SandboxSpec = {
         sandboxId: poolId,
@@ -201,10 +205,10 @@ export class WarmPool implements AsyncDisposable {
         network: slot,
         stateDir,
       };
-      const handle = await store.add(await c.runtime.create(spec));
+      const handle = await store.add(await c.runtime.create(spec, signal));
       // envd loads its RPC code on first use: one `/bin/true` and one `Stat /` now, before any
       // `/init`, so a claimed capsule's first command finds it loaded (as a QEMU template's).
-      await warmEnvd(handle.envdUrl);
+      await warmEnvd(handle.envdUrl, signal);
       return { poolId, handle, slot, [Symbol.asyncDispose]: () => store[Symbol.asyncDispose]() };
     } catch (err) {
       await store[Symbol.asyncDispose]().catch(() => undefined);
