@@ -54,8 +54,13 @@ export interface BenchAgent extends AsyncDisposable {
   guestIp(sandboxId: string): string;
   /** Waits until the slot pool holds at least `n` ready slots (so a timed create gets a pooled one). */
   poolReady(n: number, signal: AbortSignal): Promise<void>;
-  /** Capsules the warm pool keeps (namespace only; 0: none). Creates of {@link WARM_TEMPLATE} claim them. */
+  /** Capsules a warm pool keeps once started (namespace only; 0: none). Creates of {@link WARM_TEMPLATE} claim them. */
   readonly warmPool: number;
+  /**
+   * Starts the warm pool (the create section does, and stops it with `manager.stopWarmPool()`
+   * afterwards, so pause and density run without idle pooled capsules beside them).
+   */
+  startWarmPool(): void;
 }
 
 /**
@@ -114,28 +119,28 @@ export async function startBenchAgent(
       network,
       stateRoot,
       onDestroy: (id) => proxy.evict(id),
-      // Its own runtime (same cgroup parent, no step reporting): the pool's background
-      // launches stay out of the timed steps.
-      ...(pooled
-        ? {
-            warmPool: {
-              size: warmPool,
-              runtime: new NamespaceRuntime({
-                runner,
-                cgroupParent: BENCH_CGROUP_PARENT,
-                resolvConf: "nameserver 192.0.2.53\n",
-              }),
-              templateId: WARM_TEMPLATE,
-              image: warmImage,
-              vcpus: 1,
-              memoryMb: 512,
-              diskMb: 2048,
-            },
-          }
-        : {}),
+
       ...(steps ? { onStep: (op: LifecycleOp, step: string, ms: number) => steps.record(op, step, ms) } : {}),
     });
     manager = m;
+    const startWarmPool = () => {
+      if (!pooled) return;
+      m.startWarmPool({
+        size: warmPool,
+        // Its own runtime (same cgroup parent, no step reporting): the pool's background
+        // launches stay out of the timed steps.
+        runtime: new NamespaceRuntime({
+          runner,
+          cgroupParent: BENCH_CGROUP_PARENT,
+          resolvConf: "nameserver 192.0.2.53\n",
+        }),
+        templateId: WARM_TEMPLATE,
+        image: warmImage,
+        vcpus: 1,
+        memoryMb: 512,
+        diskMb: 2048,
+      });
+    };
     const impl = createHostAgentService({
       manager: m,
       runtime,
@@ -166,6 +171,7 @@ export async function startBenchAgent(
       stateRoot,
       image,
       warmPool: pooled ? warmPool : 0,
+      startWarmPool,
       guestIp(id) {
         const slot = network.held().find((s) => s.sandboxId === id);
         if (!slot) throw new Error(`sandbox ${id} holds no slot`);

@@ -108,13 +108,24 @@ export async function benchCreate(
   steps: StepLog,
   signal: AbortSignal,
 ): Promise<Row[]> {
+  // The warm pool runs for this section only (namespace; see BenchAgent.startWarmPool).
+  agent.startWarmPool();
+  try {
+    return await measureCreates(agent, plan, steps, signal);
+  } finally {
+    await agent.manager.stopWarmPool();
+  }
+}
+
+/** The sequential (warm and cold, interleaved) and concurrent create measurements. */
+async function measureCreates(agent: BenchAgent, plan: BenchPlan, steps: StepLog, signal: AbortSignal): Promise<Row[]> {
   const ns = agent.kind === "namespace";
   // Warm-up, untimed: page cache for the image and, for qemu, the template snapshot
   // (cold-booted once per image and VM shape when missing).
   await createAndRunTrue(agent, "warmup", signal);
   await destroyTimed(agent, "warmup");
   if (agent.warmPool > 0) {
-    await agent.manager.warmPoolSettled();
+    await agent.manager.warmPool?.settled();
     await createAndRunTrue(agent, "warmup-pool", signal, undefined, WARM_TEMPLATE);
     await destroyTimed(agent, "warmup-pool");
   }
@@ -138,7 +149,7 @@ export async function benchCreate(
       const id = `${variant === "warm" ? "warm" : "seq"}-${i}`;
       await agent.poolReady(1, signal);
       // A full, idle pool: no refill launch from the previous create runs beside this one.
-      await agent.manager.warmPoolSettled();
+      await agent.manager.warmPool?.settled();
       steps.variant = variant;
       steps.on = true;
       try {

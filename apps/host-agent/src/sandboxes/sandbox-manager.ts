@@ -26,7 +26,7 @@ import type {
   SnapshotResult,
 } from "./sandbox-types.js";
 import { StepTimer } from "./step-timer.js";
-import { WarmPool } from "./warm-pool.js";
+import { WarmPool, type WarmPoolConfig } from "./warm-pool.js";
 
 /** Creates, pauses, resumes and destroys capsules on this host. */
 export class SandboxManager implements AsyncDisposable {
@@ -38,7 +38,7 @@ export class SandboxManager implements AsyncDisposable {
   readonly #auto: AutoPauser;
   readonly #metrics: MetricsCollector; // samples every running capsule on one timer
   readonly #envd: EnvdConnector;
-  readonly #pool: WarmPool | undefined;
+  #pool: WarmPool | undefined;
   /** Creates in flight (the warm pool's refill waits for none). */
   #creating = 0;
   #disposed = false;
@@ -63,16 +63,31 @@ export class SandboxManager implements AsyncDisposable {
       this.#log.debug({ sandboxId, err: String(err) }, "usage read failed");
     this.#envd = new EnvdConnector(options.envdClient);
     this.#metrics = new MetricsCollector({ clock: this.#clock, intervalMs: options.sampleIntervalMs ?? 500, onError });
-    const pool = options.warmPool;
-    if (pool && pool.size > 0) {
-      this.#pool = new WarmPool(pool, {
-        network: options.network,
-        stateRoot: options.stateRoot,
-        log: this.#log,
-        busy: () => this.#creating > 0,
-      });
-      this.#pool.kick();
-    }
+    if (options.warmPool && options.warmPool.size > 0) this.startWarmPool(options.warmPool);
+  }
+
+  /**
+   * Starts a warm pool (SandboxManagerOptions.warmPool does it at construction): capsules of
+   * `config`'s template launched in the background for matching creates to claim.
+   * `failed_precondition` when a pool runs already or the manager is shut down.
+   */
+  startWarmPool(config: WarmPoolConfig): void {
+    const why = this.#disposed ? "the manager is shut down" : this.#pool ? "a warm pool runs already" : undefined;
+    if (why) throw new PlatformError("failed_precondition", "WARM_POOL_UNAVAILABLE", why);
+    this.#pool = new WarmPool(config, {
+      network: this.#o.network,
+      stateRoot: this.#o.stateRoot,
+      log: this.#log,
+      busy: () => this.#creating > 0,
+    });
+    this.#pool.kick();
+  }
+
+  /** Stops the warm pool (no refills, ready capsules destroyed, claimed ones stay); later creates launch. */
+  async stopWarmPool(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.[Symbol.asyncDispose]();
   }
 
   /** Starts a capsule; on any failure everything acquired so far is released before rejecting. */
@@ -128,17 +143,9 @@ export class SandboxManager implements AsyncDisposable {
     });
   }
 
-  /** Capsules the warm pool holds ready now (0 without a pool). */
-  get warmPoolReady(): number {
-    return this.#pool?.ready ?? 0;
-  }
-
-  /**
-   * Resolves once the warm pool's refill in flight has stopped (full, failed, or a create
-   * came): for tests and benchmarks that want a full pool before measuring.
-   */
-  async warmPoolSettled(): Promise<void> {
-    await this.#pool?.settled();
+  /** The warm pool now (`ready` count; `settled()` for tests and benchmarks); undefined without one. */
+  get warmPool(): Pick<WarmPool, "ready" | "settled"> | undefined {
+    return this.#pool;
   }
 
   /** Freezes a running capsule (see #freeze). */

@@ -32,8 +32,8 @@ describe("warm pool on NamespaceRuntime + NetnsNetwork (privileged)", { skip: na
       manager: { onStep: (op: LifecycleOp, step: string) => steps.push(`${op}/${step}`) },
     });
     const { mgr, prefix } = ns;
-    await mgr.warmPoolSettled();
-    assert.equal(mgr.warmPoolReady, 2);
+    await mgr.warmPool?.settled();
+    assert.equal(mgr.warmPool?.ready ?? 0, 2);
     assert.deepEqual(mgr.list(), [], "pooled capsules are not listed");
     assert.deepEqual(await capsuleCgroups(prefix), ["pool.1", "pool.2"]);
 
@@ -80,8 +80,8 @@ describe("warm pool on NamespaceRuntime + NetnsNetwork (privileged)", { skip: na
 
     // Its own cgroup, renamed to the sandbox id (cgroup v1), holding the request's limits; the
     // pool refilled behind it.
-    await mgr.warmPoolSettled();
-    assert.equal(mgr.warmPoolReady, 2, "the pool refilled after the claim");
+    await mgr.warmPool?.settled();
+    assert.equal(mgr.warmPool?.ready ?? 0, 2, "the pool refilled after the claim");
     assert.deepEqual(await capsuleCgroups(prefix), ["pool.2", "pool.3", req.sandboxId]);
     assert.equal(cgroupFile("memory", prefix, req.sandboxId, "memory.limit_in_bytes"), String(300 * 1024 * 1024));
     assert.equal(cgroupFile("cpu", prefix, req.sandboxId, "cpu.cfs_quota_us"), "200000");
@@ -112,8 +112,8 @@ describe("warm pool on NamespaceRuntime + NetnsNetwork (privileged)", { skip: na
       manager: { onStep: (op: LifecycleOp, step: string) => steps.push(`${op}/${step}`) },
     });
     const { mgr } = ns;
-    await mgr.warmPoolSettled();
-    assert.equal(mgr.warmPoolReady, 2);
+    await mgr.warmPool?.settled();
+    assert.equal(mgr.warmPool?.ready ?? 0, 2);
     // 1 GiB raises the pool's 512 MiB limits (memsw before memory), 256 MiB lowers them.
     const ids = ["c1", "c2", "c3"].map((n) => ns.input(n, { memoryMb: n === "c1" ? 1024 : 256 }));
     const recs = await Promise.all(ids.map((i) => mgr.create(i)));
@@ -130,8 +130,8 @@ describe("warm pool on NamespaceRuntime + NetnsNetwork (privileged)", { skip: na
     }
 
     // Another image (the ext4 beside the tree marks it: not the pool's) is never served from it.
-    await mgr.warmPoolSettled();
-    const ready = mgr.warmPoolReady;
+    await mgr.warmPool?.settled();
+    const ready = mgr.warmPool?.ready ?? 0;
     steps.length = 0;
     const other = ns.input("other", { image: { rootfsDir: ns.image.rootfs, ext4Path: ns.image.ext4 ?? "/x.ext4" } });
     await mgr.create(other);
@@ -139,6 +139,11 @@ describe("warm pool on NamespaceRuntime + NetnsNetwork (privileged)", { skip: na
       steps.filter((s) => s.includes("claim") || s.includes("runtime create")),
       ["create/runtime create"],
     );
-    assert.equal(mgr.warmPoolReady, ready, "the pool was not touched");
+    assert.equal(mgr.warmPool?.ready ?? 0, ready, "the pool was not touched");
+
+    // Stopped, the pool destroys its ready capsules; the claimed ones and the rest stay.
+    await mgr.stopWarmPool();
+    assert.equal(mgr.warmPool, undefined);
+    assert.deepEqual(await capsuleCgroups(ns.prefix), [...ids.map((i) => i.sandboxId), other.sandboxId].sort());
   });
 });
