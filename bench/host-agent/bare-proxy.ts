@@ -3,10 +3,9 @@
  * keep-alive pool, headers passed as they are), in this process like the agent's proxy.
  * What the agent's proxy costs beyond it is its own work (routing, header rules, retries).
  */
-import { once } from "node:events";
 import { Agent, createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
 import { pipeline } from "node:stream";
+import { listenOnLoopback } from "@wrenn/kit";
 
 /** A running bare proxy to one upstream; dispose closes it. */
 export interface BareProxy extends AsyncDisposable {
@@ -25,14 +24,5 @@ export async function startBareProxy(host: string, port: number): Promise<BarePr
     up.on("error", () => res.destroy());
     req.pipe(up);
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async [Symbol.asyncDispose]() {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-      agent.destroy();
-    },
-  };
+  return listenOnLoopback(server, () => agent.destroy());
 }

@@ -5,11 +5,10 @@
  * slot's /30 (host ↔ its namespace). RPC path: a bare HTTP/1.1 echo on loopback.
  */
 import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { createServer, type Agent as HttpAgent, request } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { listenOnLoopback } from "@wrenn/kit";
 import { ExecFileRunner, runChecked } from "../../apps/host-agent/src/exec/command-runner.js";
 import type { BenchAgent } from "./agent.js";
 import { BENCH_PROCESS_MARKER } from "./environment.js";
@@ -148,15 +147,7 @@ export async function startBareEcho(): Promise<BareEcho> {
     req.resume();
     req.on("end", () => res.end());
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async [Symbol.asyncDispose]() {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
+  return listenOnLoopback(server);
 }
 
 /** One POST through `agent` (kept-alive sockets); resolves with the status once the answer's body ended. */

@@ -9,3 +9,4 @@ export { AsyncDisposableStore } from "./disposable-store.js";
 export { type ErrorCode, PlatformError } from "./errors.js";
 export { freePort } from "./free-port.js";
 export { type LogEntry, type Logger, MemoryLogger, silentLogger } from "./logger.js";
+export { type LoopbackServer, listenOnLoopback } from "./loopback-server.js";

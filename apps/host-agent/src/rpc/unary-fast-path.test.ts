@@ -3,13 +3,12 @@
  * server with it and one without, over the same service and capsule.
  */
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { listenOnLoopback } from "@wrenn/kit";
 import { ExecRequestSchema, HostAgentService, PingSandboxRequestSchema } from "@wrenn/protocol/hostagent/v1";
 import { envdSkip } from "../sandboxes/sandbox-test-helpers.js";
 import { harness, rejectsWith } from "./rpc-test-helpers.js";
@@ -43,17 +42,8 @@ function post(base: string, path: string, headers: Record<string, string>, body:
 }
 
 /** A server on 127.0.0.1:0 for `handler`. */
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void) {
-  const server = createServer(handler);
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async [Symbol.asyncDispose]() {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
+function listen(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+  return listenOnLoopback(createServer(handler));
 }
 
 const PROTO = { "content-type": "application/proto", "connect-protocol-version": "1" };
