@@ -4,7 +4,7 @@ import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises
 import { join } from "node:path";
 import { PlatformError, sleep } from "@wrenn/kit";
 import type { CommandRunner } from "../exec/command-runner.js";
-import { pruneStaleImages, touchImage } from "./image-prune.js";
+import { pruneStaleImages, removeCrashedBuilds, touchImage } from "./image-prune.js";
 import { removeTreeSafely } from "./safe-remove.js";
 
 /** The file whose presence marks a complete image; written last, inside the temp dir, before the rename. */
@@ -38,7 +38,8 @@ export function findCachedImage(key: ImageKey): string | undefined {
   return existsSync(join(dir, MANIFEST_FILE)) ? dir : undefined;
 }
 
-function pidAlive(pid: number): boolean {
+/** True while process `pid` exists (EPERM: it exists, owned by someone else). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -95,12 +96,15 @@ export async function cachedBuild(
   opts: CachedBuildOptions,
   build: (tmpDir: string) => Promise<void>,
 ): Promise<{ readonly dir: string; readonly cached: boolean }> {
+  const parent = join(opts.imagesRoot, opts.template);
+  // Builds of other hashes that died half-way (their /proc mount included) go on every call:
+  // nothing else would ever remove them once the inputs have moved on.
+  await removeCrashedBuilds(parent, opts.runner);
   const hit = findCachedImage(opts);
   if (hit) {
     await touchImage(hit);
     return { dir: hit, cached: true };
   }
-  const parent = join(opts.imagesRoot, opts.template);
   await mkdir(parent, { recursive: true });
   const release = await acquireLock(join(parent, `${opts.hash}.lock`), opts);
   try {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, open, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -6,7 +7,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ExecFileRunner } from "../exec/command-runner.js";
 import { MANIFEST_FILE } from "./image-cache.js";
-import { IMAGE_KEEP_MS, pruneStaleImages, touchImage } from "./image-prune.js";
+import { IMAGE_KEEP_MS, pruneStaleImages, removeCrashedBuilds, touchImage } from "./image-prune.js";
 
 const runner = new ExecFileRunner();
 const root = process.getuid?.() === 0;
@@ -59,6 +60,34 @@ describe("pruneStaleImages", () => {
       const unused = await image(parent, "b", IMAGE_KEEP_MS + 1000);
       assert.deepEqual(await pruneStaleImages(current, runner), [unused]);
     } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("removeCrashedBuilds", () => {
+  it("removes temp trees (mounts first) and locks of dead builders, keeps those of live ones", async (t) => {
+    const parent = await mkdtemp(join(tmpdir(), "wrenn-crashed-"));
+    // A pid that existed and is gone: a process that has exited and been reaped.
+    const dead = spawnSync("true").pid;
+    const deadTree = join(parent, `.tmp-aaaa-${dead}`);
+    const liveTree = join(parent, `.tmp-bbbb-${process.pid}`);
+    await mkdir(join(deadTree, "rootfs", "proc"), { recursive: true });
+    await mkdir(join(liveTree, "rootfs"), { recursive: true });
+    await writeFile(join(parent, "aaaa.lock"), `${dead} token`);
+    await writeFile(join(parent, "bbbb.lock"), `${process.pid} token`);
+    await writeFile(join(parent, "cccc.lock"), ""); // being written right now
+    const current = await image(parent, "current", 0);
+    const procMount = join(deadTree, "rootfs", "proc");
+    if (root) await runner.run(["mount", "-t", "tmpfs", "-o", "size=1m", "crashed-build-test", procMount]);
+    try {
+      await removeCrashedBuilds(parent, runner);
+      const left = (await readdir(parent)).sort();
+      assert.deepEqual(left, [`.tmp-bbbb-${process.pid}`, "bbbb.lock", "cccc.lock", "current"]);
+      assert.ok(existsSync(join(current, MANIFEST_FILE)));
+      t.diagnostic(root ? "a mounted tree was unmounted and removed" : "not root: the tree had no mount");
+    } finally {
+      if (root) await runner.run(["umount", procMount]).catch(() => undefined);
       await rm(parent, { recursive: true, force: true });
     }
   });

@@ -8,10 +8,10 @@
  * open file inside it (a VM's backing disk). Two checkouts sharing the cache
  * therefore never pull an image from under each other's running capsules.
  */
-import { readdir, readFile, readlink, rename, stat, utimes } from "node:fs/promises";
+import { readdir, readFile, readlink, rename, stat, unlink, utimes } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import type { CommandRunner } from "../exec/command-runner.js";
-import { MANIFEST_FILE } from "./image-cache.js";
+import { MANIFEST_FILE, pidAlive } from "./image-cache.js";
 import { removeTreeSafely } from "./safe-remove.js";
 
 /** Images unused for this long may go. @default one day */
@@ -40,6 +40,34 @@ async function openFiles(): Promise<string[]> {
 /** True when `text` mentions `dir` itself or a path inside it. */
 function mentions(text: string, dir: string): boolean {
   return text.includes(`${dir}${sep}`) || text.includes(`${dir},`) || text.includes(`${dir} `) || text.endsWith(dir);
+}
+
+/** The builder's pid in a `.tmp-<hash>-<pid>` name or a lock's text, if any. */
+function ownerPid(text: string): number | undefined {
+  const pid = Number.parseInt(text, 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Removes, in a template's image directory, what builds whose process is gone left behind:
+ * `.tmp-<hash>-<pid>` trees (unmounting the /proc a build mounts around apt first) and
+ * `<hash>.lock` files. A build of the same hash cleans its own; these are the ones of hashes
+ * nobody will build again. Trees or locks of live processes are left alone; failures are
+ * skipped (the next call retries).
+ */
+export async function removeCrashedBuilds(parent: string, runner: CommandRunner): Promise<void> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  for (const name of names) {
+    const path = join(parent, name);
+    if (name.startsWith(".tmp-")) {
+      const pid = ownerPid(name.slice(name.lastIndexOf("-") + 1));
+      if (pid !== undefined && !pidAlive(pid)) await removeTreeSafely(path, runner).catch(() => undefined);
+    } else if (name.endsWith(".lock")) {
+      const pid = ownerPid(await readFile(path, "utf8").catch(() => ""));
+      // An empty lock is being written right now: only a dead owner makes it stale.
+      if (pid !== undefined && !pidAlive(pid)) await unlink(path).catch(() => undefined);
+    }
+  }
 }
 
 /**
