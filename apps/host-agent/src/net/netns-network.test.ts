@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, rmdir } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ExecFileRunner } from "../exec/command-runner.js";
+import { ExecFileRunner, runChecked } from "../exec/command-runner.js";
 import { NetnsNetwork } from "./netns-network.js";
 import {
   createWan,
@@ -11,6 +15,7 @@ import {
   fetchFromHost,
   netnsSkipReason,
   ownedLeftovers,
+  removeDeadTestNetworks,
   startServerIn,
   testNetConfig,
   waitReachable,
@@ -133,3 +138,63 @@ if (!skip) {
     assert.match(rules.stdout, new RegExp(`ip daddr ${s.guestIp.replaceAll(".", "\\.")} dnat to 169\\.254\\.0\\.21`));
   });
 }
+
+test("a killed run's test networks and cgroups are swept by the next run; live runs' names stay", {
+  skip,
+}, async () => {
+  // A pid that existed and is gone: a reaped child.
+  const dead = `t${(spawnSync("true").pid ?? 1).toString(36)}x0`;
+  const live = `t${process.pid.toString(36)}xz`;
+  const make = async (prefix: string) => {
+    await runChecked(runner, ["ip", "netns", "add", `${prefix}-7`]);
+    await runChecked(runner, ["ip", "netns", "add", `${prefix}-wan`]);
+    await runChecked(runner, [
+      "ip",
+      "link",
+      "add",
+      `${prefix}h7`,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth0",
+      "netns",
+      `${prefix}-7`,
+    ]);
+    await runChecked(runner, ["nft", "add", "table", "inet", prefix]);
+  };
+  const names = async (prefix: string) => {
+    const ns = (await runner.run(["ip", "netns", "list"])).stdout;
+    const links = (await runner.run(["ip", "-o", "link", "show"])).stdout;
+    const tables = (await runner.run(["nft", "list", "tables"])).stdout;
+    return [
+      ...[`${prefix}-7`, `${prefix}-wan`].filter((n) => new RegExp(`^${n}\\b`, "m").test(ns)),
+      ...(new RegExp(`: ${prefix}h7[:@]`).test(links) ? [`${prefix}h7`] : []),
+      ...(tables.includes(`table inet ${prefix}`) ? [prefix] : []),
+    ];
+  };
+  // Tests name their capsules' cgroup parent after the prefix too (v2: the root hierarchy; v1: memory).
+  const hierarchy = existsSync("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+  await make(dead);
+  await make(live);
+  for (const prefix of [dead, live]) await mkdir(join(hierarchy, prefix, "capsule"), { recursive: true });
+  try {
+    assert.equal((await names(dead)).length, 4);
+    const swept = await removeDeadTestNetworks(runner);
+    assert.ok(swept.includes(dead), `swept ${swept.join(",")}`);
+    assert.ok(!swept.includes(live));
+    assert.deepEqual(await names(dead), []);
+    assert.deepEqual(await names(live), [`${live}-7`, `${live}-wan`, `${live}h7`, live]);
+    assert.equal(existsSync(join(hierarchy, dead)), false);
+    assert.equal(existsSync(join(hierarchy, live, "capsule")), true);
+  } finally {
+    await rmdir(join(hierarchy, live, "capsule")).catch(() => undefined);
+    await rmdir(join(hierarchy, live)).catch(() => undefined);
+    for (const prefix of [dead, live]) {
+      await runner.run(["ip", "netns", "delete", `${prefix}-7`]);
+      await runner.run(["ip", "netns", "delete", `${prefix}-wan`]);
+      await runner.run(["ip", "link", "delete", `${prefix}h7`]);
+      await runner.run(["nft", "delete", "table", "inet", prefix]);
+    }
+  }
+});

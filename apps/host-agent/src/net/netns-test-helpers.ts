@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { readdir, rmdir } from "node:fs/promises";
 import { request } from "node:http";
+import { join } from "node:path";
 import { sleep } from "@wrenn/kit";
 import { type CommandRunner, ExecFileRunner, runChecked } from "../exec/command-runner.js";
 import { DEFAULT_NET_CONFIG, type NetConfig } from "./net-config.js";
@@ -19,16 +20,98 @@ export async function netnsSkipReason(runner: CommandRunner): Promise<string | u
     );
     if (!ok) return `needs \`${argv[0]}\` (apt-get install iproute2 nftables)`;
   }
+  await removeDeadTestNetworks(runner);
   return undefined;
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /**
- * A config for one test run: a random prefix (so cleanup and checks only see this run's
- * names) and a random slot range in 10.213.0.0/16, away from the agent's 10.211.0.0/16.
+ * Removes the namespaces (slots and the simulated internet), host links, nft tables and cgroup
+ * parents of test runs whose process is gone (a test run killed before its cleanup). Names of live runs and
+ * non-test names are left alone; failures are skipped (another run may be sweeping the same
+ * names). Returns the prefixes swept.
+ * @internal
+ */
+export async function removeDeadTestNetworks(runner: CommandRunner): Promise<string[]> {
+  const tables = (await runner.run(["nft", "list", "tables"])).stdout;
+  const netns = (await runner.run(["ip", "netns", "list"])).stdout;
+  const links = (await runner.run(["ip", "-o", "link", "show"])).stdout;
+  const found = (text: string, re: RegExp) => [...text.matchAll(re)].map((m) => m[1] ?? "");
+  const nsNames = found(netns, /^(\S+)/gm);
+  const linkNames = found(links, /^\d+: ([^:@\s]+)/gm);
+  const prefixes = new Set([
+    ...found(tables, /^table inet (t[0-9a-z]{1,5}x[0-9a-z])$/gm),
+    ...nsNames.flatMap((n) => /^(t[0-9a-z]{1,5}x[0-9a-z])-/.exec(n)?.[1] ?? []),
+  ]);
+  const swept: string[] = [];
+  for (const prefix of prefixes) {
+    const owner = TEST_PREFIX_RE.exec(prefix)?.[1];
+    if (owner === undefined || processAlive(Number.parseInt(owner, 36))) continue;
+    for (const n of nsNames.filter((n) => n.startsWith(`${prefix}-`))) {
+      await runner.run(["ip", "netns", "delete", n]).catch(() => undefined);
+    }
+    const ownLink = new RegExp(`^${prefix}[hw]\\d+$`);
+    for (const l of linkNames.filter((l) => ownLink.test(l))) {
+      await runner.run(["ip", "link", "delete", l]).catch(() => undefined);
+    }
+    if (tables.includes(`table inet ${prefix}\n`) || tables.endsWith(`table inet ${prefix}`)) {
+      await runner.run(["nft", "delete", "table", "inet", prefix]).catch(() => undefined);
+    }
+    swept.push(prefix);
+  }
+  for (const prefix of await deadTestCgroupParents()) {
+    for (const dir of prefix.dirs) await removeCgroupTree(dir);
+    if (!swept.includes(prefix.name)) swept.push(prefix.name);
+  }
+  return swept;
+}
+
+const CGROUP_ROOT = "/sys/fs/cgroup";
+
+/** Cgroup parents named by a dead test run's prefix (tests use it as the capsules' cgroup parent), per hierarchy. */
+async function deadTestCgroupParents(): Promise<{ name: string; dirs: string[] }[]> {
+  // cgroup v2: one hierarchy at the root; v1: one per controller directory below it.
+  const hierarchies = [CGROUP_ROOT, ...(await readdir(CGROUP_ROOT).catch(() => [])).map((c) => join(CGROUP_ROOT, c))];
+  const byName = new Map<string, string[]>();
+  for (const h of hierarchies) {
+    for (const name of await readdir(h).catch(() => [])) {
+      const owner = TEST_PREFIX_RE.exec(name)?.[1];
+      if (owner === undefined || processAlive(Number.parseInt(owner, 36))) continue;
+      byName.set(name, [...(byName.get(name) ?? []), join(h, name)]);
+    }
+  }
+  return [...byName].map(([name, dirs]) => ({ name, dirs }));
+}
+
+/** Removes a cgroup and its children, deepest first (rmdir refuses any that still holds a process). */
+async function removeCgroupTree(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) if (e.isDirectory()) await removeCgroupTree(join(dir, e.name));
+  await rmdir(dir).catch(() => undefined);
+}
+
+let configsMade = 0;
+
+/** Test prefixes: `t<pid in base 36>x<counter>`, so a later run can tell whose names they are. */
+const TEST_PREFIX_RE = /^t([0-9a-z]{1,5})x[0-9a-z]$/;
+
+/**
+ * A config for one test network: a prefix of its own, naming the test process (so cleanup and
+ * checks only see its names, and a killed run's names can be recognised and removed by the
+ * next run: {@link removeDeadTestNetworks}), and a random slot range in 10.213.0.0/16, away
+ * from the agent's 10.211.0.0/16.
  * @internal
  */
 export function testNetConfig(): NetConfig {
-  const prefix = `t${randomBytes(3).toString("hex").slice(0, 5)}`;
+  const prefix = `t${process.pid.toString(36)}x${(configsMade++ % 36).toString(36)}`;
   const firstSlot = 1000 + Math.floor(Math.random() * 14000);
   return { ...DEFAULT_NET_CONFIG, prefix, subnet: "10.213.0.0/16", firstSlot, slotCount: 32, poolSize: 2 };
 }
