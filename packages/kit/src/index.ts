@@ -10,3 +10,4 @@ export { type ErrorCode, PlatformError } from "./errors.js";
 export { freePort } from "./free-port.js";
 export { type LogEntry, type Logger, MemoryLogger, silentLogger } from "./logger.js";
 export { type LoopbackServer, listenOnLoopback } from "./loopback-server.js";
+export { processAlive } from "./process-alive.js";

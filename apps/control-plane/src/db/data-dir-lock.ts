@@ -7,6 +7,7 @@
  */
 import { mkdir, open, readFile, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { processAlive } from "@wrenn/kit";
 import { DatabaseError } from "./database-error.js";
 
 const LOCK_FILE = "wrenn.lock";
@@ -17,16 +18,6 @@ const lockedHere = new Set<string>();
 export interface DataDirLock {
   readonly dir: string;
   release(): Promise<void>;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Creates `dir` if needed (mode 0700) and locks it, or throws a DatabaseError naming the process holding it. */
@@ -54,7 +45,7 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const owner = Number.parseInt(await readFile(file, "utf8").catch(() => ""), 10);
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processExists(owner)) {
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
         throw new DatabaseError(`PGlite data directory ${abs} is in use by process ${owner}`);
       }
       // Left behind by a process that is gone (or by an earlier life of this PID): take it over.

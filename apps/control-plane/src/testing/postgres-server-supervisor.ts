@@ -15,6 +15,7 @@ import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { processAlive } from "@wrenn/kit";
 import type { Database } from "../db/database.js";
 import { migrateUp } from "../db/migrator.js";
 import { openPostgresDatabase } from "../db/postgres-database.js";
@@ -38,15 +39,6 @@ let server: ChildProcess | undefined;
 let serverExited: Promise<void> = Promise.resolve();
 let stopping = false;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 function readOr(path: string, fallback = ""): string {
   try {
     return readFileSync(path, "utf8");
@@ -60,12 +52,12 @@ function sweepLeftovers(): void {
   for (const entry of readdirSync(tmpdir())) {
     const match = new RegExp(`^${STATE_DIR_PREFIX}(\\d+)$`).exec(entry);
     const dir = join(tmpdir(), entry);
-    if (!match || dir === stateDir || alive(Number(match[1]))) continue;
+    if (!match || dir === stateDir || processAlive(Number(match[1]))) continue;
     const supervisor = Number(readOr(join(dir, SUPERVISOR_PID_FILE)).trim() || "0");
-    if (supervisor > 0 && alive(supervisor)) continue;
+    if (supervisor > 0 && processAlive(supervisor)) continue;
     const serverPid = Number(readOr(join(dir, "data", "postmaster.pid")).split("\n")[0] || "0");
     // Only a process whose command line names this data directory is ours to kill.
-    if (serverPid > 0 && alive(serverPid)) {
+    if (serverPid > 0 && processAlive(serverPid)) {
       const cmdline = readOr(`/proc/${serverPid}/cmdline`).replaceAll("\0", " ");
       if (cmdline.includes(join(dir, "data"))) process.kill(serverPid, "SIGKILL");
     }
@@ -208,7 +200,7 @@ async function main(): Promise<void> {
   await writeFile(join(stateDir, SUPERVISOR_PID_FILE), `${process.pid}\n`);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
   const watch = setInterval(() => {
-    if (!alive(ownerPid)) void shutdown(0);
+    if (!processAlive(ownerPid)) void shutdown(0);
   }, 250);
   try {
     sweepLeftovers();

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { processAlive } from "@wrenn/kit";
 import {
   FAILED_FILE,
   type PostgresServerInfo,
@@ -32,15 +33,6 @@ function readOr(path: string): string | undefined {
     return readFileSync(path, "utf8");
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -64,7 +56,10 @@ async function waitForServer(stateDir: string): Promise<PostgresServerInfo> {
     if (failed !== undefined) throw new Error(`the test PostgreSQL server did not start: ${failed}`);
     const supervisorPid = Number(readOr(join(stateDir, SUPERVISOR_PID_FILE))?.trim() ?? "0");
     // Give the supervisor a few seconds to write its PID before treating its absence as a crash.
-    if ((supervisorPid > 0 && !alive(supervisorPid)) || (supervisorPid === 0 && Date.now() - startedAt > 15_000)) {
+    if (
+      (supervisorPid > 0 && !processAlive(supervisorPid)) ||
+      (supervisorPid === 0 && Date.now() - startedAt > 15_000)
+    ) {
       const log = readOr(join(stateDir, "supervisor.log")) ?? "";
       throw new Error(`the test PostgreSQL supervisor died before the server was ready:\n${log.trim()}`);
     }

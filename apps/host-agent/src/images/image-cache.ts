@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { PlatformError, sleep } from "@wrenn/kit";
+import { PlatformError, processAlive, sleep } from "@wrenn/kit";
 import type { CommandRunner } from "../exec/command-runner.js";
 import { pruneStaleImages, removeCrashedBuilds, touchImage } from "./image-prune.js";
 import { removeTreeSafely } from "./safe-remove.js";
@@ -38,16 +38,6 @@ export function findCachedImage(key: ImageKey): string | undefined {
   return existsSync(join(dir, MANIFEST_FILE)) ? dir : undefined;
 }
 
-/** True while process `pid` exists (EPERM: it exists, owned by someone else). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Takes `<hash>.lock` with O_EXCL; a lock whose owner process is gone is stale and broken. */
 async function acquireLock(path: string, opts: CachedBuildOptions): Promise<() => Promise<void>> {
   const token = `${process.pid} ${randomUUID()}`;
@@ -68,7 +58,7 @@ async function acquireLock(path: string, opts: CachedBuildOptions): Promise<() =
     const holder = await readFile(path, "utf8").catch(() => "");
     const pid = Number.parseInt(holder, 10);
     // An empty file is a lock being written right now; only a dead pid means stale.
-    if (Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) {
       await unlink(path).catch(() => {});
       continue;
     }

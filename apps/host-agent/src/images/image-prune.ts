@@ -10,8 +10,9 @@
  */
 import { readdir, readFile, readlink, rename, stat, unlink, utimes } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
+import { processAlive } from "@wrenn/kit";
 import type { CommandRunner } from "../exec/command-runner.js";
-import { MANIFEST_FILE, pidAlive } from "./image-cache.js";
+import { MANIFEST_FILE } from "./image-cache.js";
 import { removeTreeSafely } from "./safe-remove.js";
 
 /** Images unused for this long may go. @default one day */
@@ -61,11 +62,11 @@ export async function removeCrashedBuilds(parent: string, runner: CommandRunner)
     const path = join(parent, name);
     if (name.startsWith(".tmp-")) {
       const pid = ownerPid(name.slice(name.lastIndexOf("-") + 1));
-      if (pid !== undefined && !pidAlive(pid)) await removeTreeSafely(path, runner).catch(() => undefined);
+      if (pid !== undefined && !processAlive(pid)) await removeTreeSafely(path, runner).catch(() => undefined);
     } else if (name.endsWith(".lock")) {
       const pid = ownerPid(await readFile(path, "utf8").catch(() => ""));
       // An empty lock is being written right now: only a dead owner makes it stale.
-      if (pid !== undefined && !pidAlive(pid)) await unlink(path).catch(() => undefined);
+      if (pid !== undefined && !processAlive(pid)) await unlink(path).catch(() => undefined);
     }
   }
 }

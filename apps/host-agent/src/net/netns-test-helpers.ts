@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readdir, rmdir } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
-import { sleep } from "@wrenn/kit";
+import { processAlive, sleep } from "@wrenn/kit";
 import { type CommandRunner, ExecFileRunner, runChecked } from "../exec/command-runner.js";
 import { DEFAULT_NET_CONFIG, type NetConfig } from "./net-config.js";
 import { listOwnedNames } from "./netns-network.js";
@@ -22,15 +22,6 @@ export async function netnsSkipReason(runner: CommandRunner): Promise<string | u
   }
   await removeDeadTestNetworks(runner);
   return undefined;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**
