@@ -4,14 +4,13 @@ import { mkdtemp, readdir, rm, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { freePort } from "@wrenn/kit";
 import { ExecFileRunner } from "../exec/command-runner.js";
 import { buildImage, defaultImageSources } from "../images/image-builder.js";
 import { MINIMAL_TEMPLATE } from "../images/template.js";
 import { NetnsNetwork } from "../net/netns-network.js";
 import { netnsSkipReason, ownedLeftovers, testNetConfig } from "../net/netns-test-helpers.js";
 import { V1_CONTROLLERS } from "../runtime/namespace/cgroup-plan.js";
-import { alive, cgroupProcs, runAgentOnce, spawnAgent } from "./agent-test-helpers.js";
+import { agentTestEnv, alive, cgroupProcs, runAgentOnce, spawnAgent } from "./agent-test-helpers.js";
 
 const runner = new ExecFileRunner();
 const skip =
@@ -39,20 +38,8 @@ describe("wrenn agent process (privileged, namespace runtime)", { skip, timeout:
   let wrennDir = "";
   const env = async () => {
     wrennDir ||= await mkdtemp(join(tmpdir(), `${prefix}-agent-`));
-    return {
-      WRENN_DIR: wrennDir,
-      WRENN_CACHE_DIR: "/var/lib/wrenn",
-      WRENN_HOST_LISTEN_ADDR: `127.0.0.1:${await freePort()}`,
-      WRENN_RUNTIME: "namespace",
-      WRENN_NET_PREFIX: prefix,
-      WRENN_NET_SUBNET: net.subnet,
-      WRENN_NET_FIRST_SLOT: String(net.firstSlot),
-      WRENN_NET_SLOTS: "16",
-      WRENN_NET_POOL: "1",
-      // These tests count capsule directories and slots; the warm pool has its own tests.
-      WRENN_WARM_POOL: "0",
-      LOG_LEVEL: "info",
-    };
+    // These tests count capsule directories and slots; the warm pool has its own tests.
+    return agentTestEnv(net, wrennDir, { WRENN_WARM_POOL: "0", LOG_LEVEL: "info" });
   };
   const mounted = () => readFileSync("/proc/self/mountinfo", "utf8").includes(wrennDir);
   const cg = (id: string) => `/sys/fs/cgroup/freezer/${prefix}/${id}`;

@@ -12,6 +12,7 @@ import { freePort, MemoryLogger } from "@wrenn/kit";
 import { HostAgentService } from "@wrenn/protocol/hostagent/v1";
 import { type AgentConfig, loadConfig } from "../config.js";
 import { ExecFileRunner } from "../exec/command-runner.js";
+import type { NetConfig } from "../net/net-config.js";
 import { ownedLeftovers, testNetConfig } from "../net/netns-test-helpers.js";
 import { V1_CONTROLLERS } from "../runtime/namespace/cgroup-plan.js";
 import { type Agent, startAgent } from "./agent.js";
@@ -146,6 +147,30 @@ export interface TestAgent extends AsyncDisposable {
 }
 
 /**
+ * The environment of a test agent (in this process or spawned): its own network prefix and slot
+ * range from `net`, state in `wrennDir`, guest images from the shared cache, a free loopback port,
+ * the namespace runtime, 16 slots with 1 pre-created. `extra` adds or overrides. @internal
+ */
+export async function agentTestEnv(
+  net: NetConfig,
+  wrennDir: string,
+  extra: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  return {
+    WRENN_DIR: wrennDir,
+    WRENN_CACHE_DIR: "/var/lib/wrenn",
+    WRENN_HOST_LISTEN_ADDR: `127.0.0.1:${await freePort()}`,
+    WRENN_RUNTIME: "namespace",
+    WRENN_NET_PREFIX: net.prefix,
+    WRENN_NET_SUBNET: net.subnet,
+    WRENN_NET_FIRST_SLOT: String(net.firstSlot),
+    WRENN_NET_SLOTS: "16",
+    WRENN_NET_POOL: "1",
+    ...extra,
+  };
+}
+
+/**
  * Starts `startAgent` in this process with a random network prefix and a temp state dir
  * (guest images from the shared cache). Dispose shuts it down and checks that no netns,
  * veth, nft table, cgroup, mount or capsule directory of the run is left. @internal
@@ -156,20 +181,13 @@ export async function startTestAgent(env: Record<string, string> = {}, args: str
   const ownDir = env["WRENN_DIR"] === undefined;
   const wrennDir = env["WRENN_DIR"] ?? (await mkdtemp(join(tmpdir(), `${net.prefix}-agent-`)));
   const loaded = loadConfig(
-    {
-      WRENN_DIR: wrennDir,
-      WRENN_CACHE_DIR: "/var/lib/wrenn",
-      WRENN_HOST_LISTEN_ADDR: `127.0.0.1:${await freePort()}`,
-      WRENN_RUNTIME: "namespace",
-      WRENN_NET_PREFIX: net.prefix,
-      WRENN_NET_SUBNET: net.subnet,
-      WRENN_NET_FIRST_SLOT: String(net.firstSlot),
+    await agentTestEnv(net, wrennDir, {
       WRENN_NET_SLOTS: "24",
       WRENN_NET_POOL: "2",
       // No capsules launched ahead of time unless a test asks (WRENN_WARM_POOL in `env`).
       WRENN_WARM_POOL: "0",
       ...env,
-    },
+    }),
     args,
   );
   if (loaded.kind !== "run") throw new Error("unreachable");

@@ -4,8 +4,7 @@ import { mkdtemp, readdir, rm, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { freePort } from "@wrenn/kit";
-import { type AgentProcess, alive, cgroupProcs, spawnAgent } from "../agent/agent-test-helpers.js";
+import { type AgentProcess, agentTestEnv, alive, cgroupProcs, spawnAgent } from "../agent/agent-test-helpers.js";
 import { ExecFileRunner } from "../exec/command-runner.js";
 import { NetnsNetwork } from "../net/netns-network.js";
 import { ownedLeftovers, testNetConfig } from "../net/netns-test-helpers.js";
@@ -33,19 +32,7 @@ describe("warm pool in the agent process (privileged, namespace runtime)", {
   let wrennDir = "";
   const env = async (warmPool: number) => {
     wrennDir ||= await mkdtemp(join(tmpdir(), `${prefix}-wpagent-`));
-    return {
-      WRENN_DIR: wrennDir,
-      WRENN_CACHE_DIR: "/var/lib/wrenn",
-      WRENN_HOST_LISTEN_ADDR: `127.0.0.1:${await freePort()}`,
-      WRENN_RUNTIME: "namespace",
-      WRENN_NET_PREFIX: prefix,
-      WRENN_NET_SUBNET: net.subnet,
-      WRENN_NET_FIRST_SLOT: String(net.firstSlot),
-      WRENN_NET_SLOTS: "16",
-      WRENN_NET_POOL: "1",
-      WRENN_WARM_POOL: String(warmPool),
-      LOG_LEVEL: "info",
-    };
+    return agentTestEnv(net, wrennDir, { WRENN_WARM_POOL: String(warmPool), LOG_LEVEL: "info" });
   };
   const mounted = () => wrennDir !== "" && readFileSync("/proc/self/mountinfo", "utf8").includes(wrennDir);
   const cgroups = async () => {
